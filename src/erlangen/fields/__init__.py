@@ -1,0 +1,28 @@
+"""Field types: how a group acts on tensors of a given layout.
+
+Families add their own types (irreps features, multivectors) by subclassing
+:class:`FieldType`; the checker works with any of them.
+"""
+
+from .base import FieldType, FieldTypeError
+from .graph import EdgeIndexField, NodeField
+from .image import GroupImageField, ImageField, disk_mask, rotate_image, transform_image
+from .points import PositionField
+from .vector import InvariantField, VectorField, act_on_channels, invariant
+
+__all__ = [
+    "EdgeIndexField",
+    "FieldType",
+    "FieldTypeError",
+    "GroupImageField",
+    "ImageField",
+    "InvariantField",
+    "NodeField",
+    "PositionField",
+    "VectorField",
+    "act_on_channels",
+    "disk_mask",
+    "invariant",
+    "rotate_image",
+    "transform_image",
+]

@@ -1,0 +1,14 @@
+"""The package imports and the built-in examples pass the checker."""
+
+import pytest
+
+from erlangen import registry
+from erlangen.check import equivariance
+
+registry.load_all()
+
+
+@pytest.mark.parametrize("name", sorted(registry.EXAMPLES))
+def test_builtin_example_is_equivariant(name):
+    report = equivariance(registry.EXAMPLES[name].factory())
+    assert report.passed, str(report)
