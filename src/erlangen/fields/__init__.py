@@ -6,7 +6,14 @@ Families add their own types (irreps features, multivectors) by subclassing
 
 from .base import FieldType, FieldTypeError
 from .graph import EdgeIndexField, NodeField
-from .image import GroupImageField, ImageField, disk_mask, rotate_image, transform_image
+from .image import (
+    GroupImageField,
+    ImageField,
+    disk_mask,
+    radial_taper,
+    rotate_image,
+    transform_image,
+)
 from .points import PositionField
 from .vector import InvariantField, VectorField, act_on_channels, invariant
 
@@ -23,6 +30,7 @@ __all__ = [
     "act_on_channels",
     "disk_mask",
     "invariant",
+    "radial_taper",
     "rotate_image",
     "transform_image",
 ]

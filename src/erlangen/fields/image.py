@@ -6,9 +6,10 @@ counter-clockwise as displayed. An element ``g = R(angle) F^m`` (mirror ``(x, y)
 first) acts on an image by ``(g f)(p) = f(g^-1 p)``:
 
 - quarter turns and mirrors permute pixels exactly (``torch.rot90`` and ``torch.flip``);
-- any other angle resamples with ``grid_sample`` (bilinear by default). The checker then
-  compares only a disk inside the image, and inputs are drawn zero outside that disk, so the
-  corners that a rotation moves out of or into the frame do not count.
+- any other angle resamples with ``grid_sample`` (bicubic by default). The checker then
+  compares only a disk inside the image, and inputs are drawn smooth and tapered to zero at
+  the inscribed circle (:func:`radial_taper`), so neither the corners that a rotation moves
+  out of or into the frame nor an edge cut into the picture count.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def rotate_image(
     angle: float,
     reflect: bool = False,
     *,
-    mode: str = "bilinear",
+    mode: str = "bicubic",
     interpolate: bool | None = None,
 ) -> Tensor:
     """Apply ``R(angle) F^reflect`` to images ``(..., H, W)``.
@@ -51,7 +52,8 @@ def rotate_image(
     reflect : bool
         Mirror ``(x, y) -> (x, -y)`` (upside down) before rotating.
     mode : str
-        ``grid_sample`` interpolation for angles that are not multiples of 90 degrees.
+        ``grid_sample`` interpolation for angles that are not multiples of 90 degrees
+        (``"bicubic"``, ``"bilinear"`` or ``"nearest"``).
     interpolate : bool, optional
         Force (True) or forbid (False) resampling; by default quarter turns are exact.
 
@@ -116,7 +118,26 @@ def disk_mask(
     return (r2 <= radius**2 + 1e-9).to(dtype=dtype, device=device)
 
 
-def transform_image(group: PlanarGroup, g: Tensor, x: Tensor, mode: str = "bilinear") -> Tensor:
+def radial_taper(
+    H: int,
+    W: int,
+    width: float = 0.25,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """``(H, W)`` window: 1 in the centre, falling smoothly (cosine) to 0 at the inscribed
+    circle over the outer ``width`` fraction of its radius, and 0 outside.
+
+    Inputs drawn for interpolated checks are multiplied by it, so that no edge is cut into
+    the picture: a sharp edge would dominate the interpolation error."""
+    ys = torch.arange(H, dtype=torch.float64) - (H - 1) / 2
+    xs = torch.arange(W, dtype=torch.float64) - (W - 1) / 2
+    r = torch.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2) / ((min(H, W) - 1) / 2)
+    t = ((1.0 - r) / width).clamp(0.0, 1.0)
+    return (torch.sin(t * math.pi / 2) ** 2).to(dtype=dtype, device=device)
+
+
+def transform_image(group: PlanarGroup, g: Tensor, x: Tensor, mode: str = "bicubic") -> Tensor:
     """Apply the planar action of one element ``g`` to images ``(..., H, W)`` (exact whenever
     ``g`` is a quarter turn, possibly mirrored)."""
     angle, reflect = group.planar(g.unsqueeze(0), torch.float64)
@@ -132,7 +153,7 @@ def _is_exact_group(group: PlanarGroup) -> bool:
 
 
 def _smooth_noise(shape: tuple[int, ...], size: int, generator, dtype) -> Tensor:
-    coarse = max(3, size // 3)
+    coarse = max(3, size // 5)
     noise = torch.randn(*shape, coarse, coarse, generator=generator, dtype=torch.float64)
     flat = noise.reshape(-1, 1, coarse, coarse)
     fine = F.interpolate(flat, size=(size, size), mode="bicubic", align_corners=True)
@@ -166,7 +187,7 @@ class _SpatialField(FieldType):
         if self.exact:
             return torch.randn(*lead, self.size, self.size, generator=generator, dtype=dtype)
         x = _smooth_noise(lead, self.size, generator, dtype)
-        return x * disk_mask(self.size, self.size, 0.0, dtype)
+        return x * radial_taper(self.size, self.size, dtype=dtype)
 
 
 class ImageField(_SpatialField):
@@ -198,7 +219,7 @@ class ImageField(_SpatialField):
         channels: int | None = None,
         fiber: Representation | None = None,
         size: int = 15,
-        mode: str = "bilinear",
+        mode: str = "bicubic",
         compare_margin: float = 1.0,
     ):
         super().__init__(group, size, mode, compare_margin)
@@ -248,7 +269,7 @@ class GroupImageField(_SpatialField):
         group: Group,
         channels: int,
         size: int = 15,
-        mode: str = "bilinear",
+        mode: str = "bicubic",
         compare_margin: float = 1.0,
     ):
         super().__init__(group, size, mode, compare_margin)

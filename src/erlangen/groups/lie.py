@@ -170,6 +170,14 @@ class O3(Orthogonal):
         return gens.to(device) if device is not None else gens
 
 
+def point_group(n: int, reflections: bool) -> SpecialOrthogonal:
+    """O(n) or SO(n), as the classes ``O2``, ``SO2``, ``O3``, ``SO3`` where they exist."""
+    special = {(2, True): O2, (2, False): SO2, (3, True): O3, (3, False): SO3}
+    if (n, reflections) in special:
+        return special[(n, reflections)]()
+    return Orthogonal(n) if reflections else SpecialOrthogonal(n)
+
+
 class EuclideanGroup(LieGroup):
     """E(n) or SE(n): isometries of R^n, elements homogeneous ``(n + 1, n + 1)`` matrices.
 
@@ -184,7 +192,7 @@ class EuclideanGroup(LieGroup):
     """
 
     def __init__(self, n: int, reflections: bool = True, translation_scale: float = 1.0):
-        self.point_group: SpecialOrthogonal = Orthogonal(n) if reflections else SpecialOrthogonal(n)
+        self.point_group = point_group(n, reflections)
         self.n = n
         self.reflections = reflections
         self.translation_scale = float(translation_scale)

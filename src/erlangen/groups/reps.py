@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from functools import cache
 
 import torch
@@ -286,11 +287,23 @@ class O2Irrep(Representation):
         return self.k * torch.tensor([[[0.0, -1.0], [1.0, 0.0]]], dtype=dtype)
 
 
+@contextmanager
+def _float64_default():
+    """e3nn builds its generators in the default dtype; float32 there costs 1e-7 precision."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
 @cache
 def _so3_generators(l: int) -> Tensor:  # noqa: E741
     from e3nn import o3
 
-    return o3.so3_generators(l).to(torch.float64)
+    with _float64_default():
+        return o3.so3_generators(l).to(torch.float64)
 
 
 class WignerD(Representation):
@@ -324,7 +337,8 @@ class WignerD(Representation):
         if self.l == 0:
             D = torch.ones(proper.shape[0], 1, 1, dtype=torch.float64, device=g.device)
         else:
-            D = o3.Irrep(self.l, 1).D_from_matrix(proper)
+            with _float64_default():
+                D = o3.Irrep(self.l, 1).D_from_matrix(proper)
         D = D.reshape(*batch, self.dim, self.dim)
         if self.parity == -1:
             D = D * det.sign()[..., None, None]
