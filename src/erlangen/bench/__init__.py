@@ -2,10 +2,10 @@
 
 A benchmark is a function registered with :func:`register` that builds a :class:`BenchPair`:
 our callable and one or more references (a peer library when it is installed, else the
-plain-torch operation with the same FLOPs). :func:`run` times each with
-``torch.utils.benchmark`` (warm-up, then ``blocked_autorange``) and reports medians,
-interquartile ranges and the ratio ours / reference. The machine is noisy: read the ratios,
-not the absolute times.
+plain-torch operation with the same FLOPs). :func:`run` times them with
+``torch.utils.benchmark`` (warm-up, then ``blocked_autorange``) in interleaved rounds, and
+reports medians, interquartile ranges and the ratio ours / reference. The machine is
+noisy: read the ratios, not the absolute times.
 """
 
 from __future__ import annotations
@@ -109,16 +109,35 @@ def peer_available(module: str) -> bool:
     return True
 
 
-def time_callable(fn: Callable[[], object], label: str, min_run_time: float, device: str) -> Timing:
-    """Median and interquartile range of ``fn()`` in milliseconds."""
-    for _ in range(3):  # warm-up (allocator, lazy init, caches)
-        fn()
+def _measure(fn: Callable[[], object], min_run_time: float, device: str) -> list[float]:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    m = tb.Timer(stmt="fn()", globals={"fn": fn}, label=label).blocked_autorange(
-        min_run_time=min_run_time
-    )
-    return Timing(label, m.median * 1e3, m.iqr * 1e3, len(m.times))
+    m = tb.Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time)
+    return list(m.times)
+
+
+def _timing(label: str, times: list[float]) -> Timing:
+    probs = torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)
+    q = torch.tensor(times, dtype=torch.float64).quantile(probs)
+    return Timing(label, float(q[1]) * 1e3, float(q[2] - q[0]) * 1e3, len(times))
+
+
+def time_callables(
+    callables: dict[str, Callable[[], object]],
+    min_run_time: float,
+    device: str,
+    rounds: int = 3,
+) -> list[Timing]:
+    """Time callables in interleaved rounds (A B C A B C ...) so that a slow phase of a shared
+    machine hits all of them alike; median and IQR in milliseconds, in the given order."""
+    for fn in callables.values():
+        for _ in range(3):  # warm-up: allocator, lazy initialisation, caches
+            fn()
+    times: dict[str, list[float]] = {label: [] for label in callables}
+    for _ in range(rounds):
+        for label, fn in callables.items():
+            times[label] += _measure(fn, min_run_time / rounds, device)
+    return [_timing(label, t) for label, t in times.items()]
 
 
 def run(
@@ -139,11 +158,12 @@ def run(
         if progress:
             progress(name)
         pair = bench.build(device)
-        ours = time_callable(pair.ours, pair.ours_label, min_run_time, device)
-        refs = [
-            time_callable(fn, label, min_run_time, device) for label, fn in pair.references.items()
-        ]
-        results.append(BenchResult(name, bench.family, pair.note, ours, refs))
+        if pair.ours_label in pair.references:
+            raise ValueError(f"{name}: a reference is labelled like ours ({pair.ours_label!r})")
+        timings = time_callables(
+            {pair.ours_label: pair.ours, **pair.references}, min_run_time, device
+        )
+        results.append(BenchResult(name, bench.family, pair.note, timings[0], timings[1:]))
     return results
 
 
