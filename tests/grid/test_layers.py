@@ -148,6 +148,14 @@ class UnrotatedLifting(LiftingConv2d):
         return torch.arange(self.kernel_size**2).repeat(self.order, 1)
 
 
+class UnrotatedRingLifting(LiftingConv2d):
+    """Ring-basis filters sampled unrotated for every orientation."""
+
+    def _filter_operators(self):
+        ops = super()._filter_operators()
+        return ops[:1].expand_as(ops).clone()
+
+
 class WrongWayLifting(LiftingConv2d):
     """Turns output plane h's filter by h^-1 instead of h."""
 
@@ -188,6 +196,8 @@ class NoAxisPermutation(GroupConv2d):
         (ShiftTheWrongWay, P4),
         (NoAxisPermutation, P4M),
         (RightMultiplied, P4M),
+        (ShiftTheWrongWay, Cyclic(8)),  # the ring-basis path re-indexes orientations too
+        (UnrotatedRingLifting, Dihedral(8)),
     ],
     ids=lambda x: getattr(x, "__name__", None) or x.name,
 )

@@ -240,10 +240,12 @@ def approximate_errors(
     """Largest relative equivariance error (float64, the checker's default inputs) of lifting
     and group convolutions, over ``seeds`` initialisations and ``n`` random elements each.
 
+    ``method`` is a ``filter_rotation`` or ``"isotropic"`` (ring basis with frequency 0 only:
+    rotation-invariant filters, whose error is that of resampling the images alone).
     Returns one dict per (group, kernel, method) with keys ``group, kernel, method,
     n_params, lifting, group_conv``.
     """
-    from ..grid import GroupConv2d, LiftingConv2d
+    from ..grid import GroupConv2d, LiftingConv2d, RingBasis
 
     rows = []
     for group in groups:
@@ -255,8 +257,14 @@ def approximate_errors(
                     worst = 0.0
                     for seed in range(seeds):
                         torch.manual_seed(seed)
-                        layer = cls(channels, channels, k, group, filter_rotation=method)
-                        n_params = layer._n_params_per_filter
+                        if method == "isotropic":  # rotation-invariant filters: the floor
+                            ring = RingBasis(k, max_frequency=0)
+                            layer = cls(
+                                channels, channels, k, group, filter_rotation="ring", ring=ring
+                            )
+                        else:
+                            layer = cls(channels, channels, k, group, filter_rotation=method)
+                        n_params = layer.params_per_filter
                         report = equivariance(layer, n=n, seed=seed)
                         worst = max(worst, report.max_rel)
                     errs[label] = worst
@@ -264,6 +272,27 @@ def approximate_errors(
                     dict(group=group.name, kernel=k, method=method, n_params=n_params, **errs)
                 )
     return rows
+
+
+def exact_sizes(name: str, sizes: list[int], **options) -> dict[int, float]:
+    """Largest relative invariance error of a registered model over all elements of its group
+    (float64, eval mode) for each input size."""
+    import warnings as _warnings
+
+    from ..fields import ImageField
+    from ..registry import get_model
+
+    out = {}
+    for size in sizes:
+        torch.manual_seed(0)
+        model = get_model(name).factory(**options)
+        t = model.in_type
+        model.in_type = ImageField(t.group, channels=t.channels, size=size)
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")
+            report = equivariance(model, n=0, elements=t.group.elements())
+        out[size] = report.max_rel
+    return out
 
 
 def _markdown(rows: list[dict]) -> str:
@@ -293,7 +322,25 @@ def main(argv: list[str] | None = None) -> None:
     ratios.add_argument("--calls", type=int, default=3)
     ratios.add_argument("--threads", type=int, default=1)
     ratios.add_argument("--device", default="cpu")
+    sizes = sub.add_parser("sizes", help="which input sizes keep the models exactly invariant")
+    sizes.add_argument("--models", default="p4cnn,p4mcnn,p4-allcnnc,p4m-allcnnc")
+    sizes.add_argument("--sizes", default="28,29,30,31,32,33,34,35,36")
     args = parser.parse_args(argv)
+
+    if args.command == "sizes":
+        torch.set_num_threads(1)
+        size_list = [int(v) for v in args.sizes.split(",")]
+        print("| model | " + " | ".join(map(str, size_list)) + " |")
+        print("|---|" + "---|" * len(size_list))
+        variants = [(m, {}) for m in args.models.split(",")]
+        if "p4-allcnnc" in args.models:
+            variants.append(("p4-allcnnc", {"downsample_kernel": 3}))
+        for model, options in variants:
+            errs = exact_sizes(model, size_list, **options)
+            label = model + "".join(f" ({k}={v})" for k, v in options.items())
+            cells = ["exact" if errs[n] < 1e-10 else f"{errs[n]:.0e}" for n in size_list]
+            print(f"| {label} | " + " | ".join(cells) + " |")
+        return
 
     if args.command == "ratios":
         torch.set_num_threads(args.threads)
@@ -323,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from ..groups import parse_group
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    torch.set_num_threads(1)  # many tiny convolutions: threads cost more than they give
     groups = [parse_group(g) for g in args.groups.split(",")]
     rows = approximate_errors(
         groups,  # type: ignore[arg-type]

@@ -131,36 +131,33 @@ class _GroupConv(nn.Module):
         self.order = self.group.order
         self.filter_rotation = self._resolve(filter_rotation)
 
+        # How the bank is expanded (buffers are not saved: the state dict is weight + bias).
+        #   permute: one gather index into the flattened weight (taps and orientations);
+        #   ring / bilinear: operators (|G|, k*k, params) applied to the weight's last axis,
+        #     plus the orientation re-indexing for group layers.
         k, cin = self.kernel_size, in_channels // groups
-        g_in = 1 if self.lifting else self.order
-        self.register_buffer(
-            "orientations", orientation_permutations(self.group).flatten(), persistent=False
-        )
+        self.ring = (ring or RingBasis(k)) if self.filter_rotation == "ring" else None
+        for name in ("index", "operators", "orientations"):
+            self.register_buffer(name, None, persistent=False)
         if self.filter_rotation == "permute":
             taps = self._tap_permutations()
-            index = (
-                lifting_index(taps, cin)
-                if self.lifting
-                else group_index(taps, self._orientation_permutations(), cin)
-            )
-            self.register_buffer("index", index, persistent=False)
-            self.operators = None
-            n_params = k * k
-            shape = (out_channels, cin, k, k) if self.lifting else (out_channels, cin, g_in, k, k)
+            if self.lifting:
+                index = lifting_index(taps, cin)
+            else:
+                index = group_index(taps, self._orientation_permutations(), cin)
+            self.index = index
+            self.params_per_filter = k * k
+            filter_shape: tuple[int, ...] = (k, k)
         else:
-            self.ring = ring or RingBasis(k)
-            ops = filter_operators(self.group, k, self.filter_rotation, self.ring)
-            self.register_buffer("operators", ops.to(torch.get_default_dtype()), persistent=False)
-            self.index = None
-            n_params = ops.shape[-1]
-            shape = (
-                (out_channels, cin, n_params)
-                if self.lifting
-                else (out_channels, cin, g_in, n_params)
-            )
-        self.weight = nn.Parameter(torch.empty(shape))
+            ops = self._filter_operators()
+            self.operators = ops.to(torch.get_default_dtype())
+            if not self.lifting:
+                self.orientations = self._orientation_permutations().flatten()
+            self.params_per_filter = ops.shape[-1]
+            filter_shape = (self.params_per_filter,)
+        g_in = () if self.lifting else (self.order,)
+        self.weight = nn.Parameter(torch.empty(out_channels, cin, *g_in, *filter_shape))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        self._n_params_per_filter = n_params
         self.reset_parameters()
 
         self._size_rule = _SizeRule(self.group, k, self.stride, self.padding, self.dilation)
@@ -192,6 +189,10 @@ class _GroupConv(nn.Module):
     def _tap_permutations(self) -> Tensor:
         """``(|G|, k*k)`` tap permutation per element (overridden by tests of broken banks)."""
         return tap_permutations(self.group, self.kernel_size)
+
+    def _filter_operators(self) -> Tensor:
+        """``(|G|, k*k, params)`` filter operators of the ring / bilinear paths."""
+        return filter_operators(self.group, self.kernel_size, self.filter_rotation, self.ring)
 
     def _orientation_permutations(self) -> Tensor:
         """``(|G|, |G|)`` input-orientation re-indexing per output orientation."""
