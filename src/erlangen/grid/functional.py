@@ -142,9 +142,11 @@ class RingBasis:
     """A steerable basis of ``k x k`` filters: Gaussian rings times circular harmonics,
 
     ``phi(x) = exp(-(|x| - r)^2 / (2 sigma^2)) * cos(m theta)`` (or ``sin``), for radii
-    ``r = 0, 1, ..., (k - 1) // 2`` and frequencies ``m <= max_frequency(r)`` (only ``m = 0``
-    at the centre). Rotating and mirroring such a filter is exact for the continuous function;
-    only its samples on the pixel grid are approximate. Each function is scaled to unit norm
+    ``r = 0, 1, ..., (k - 1) // 2`` and frequencies
+    ``m <= min(floor(frequency_per_radius * r), max_frequency)`` (only ``m = 0`` at the
+    centre): 6 functions for 3x3, 11 for 5x5, 16 for 7x7 by default. Rotating and
+    mirroring such a filter is exact for the continuous function; only its samples on the pixel
+    grid are approximate. Each function is scaled to unit norm
     on the unrotated grid.
 
     Parameters
@@ -153,8 +155,11 @@ class RingBasis:
     sigma : float
         Width of the rings in pixels.
     frequency_per_radius : float
-        ``max_frequency(r) = floor(frequency_per_radius * r)``: the band limit that keeps
-        each ring's harmonics resolvable by the pixels on it.
+        Per-ring band limit ``floor(frequency_per_radius * r)``, so that each ring's harmonics
+        stay resolvable by the pixels on it.
+    max_frequency : int, optional
+        Global cap on ``m`` (2 by default: higher harmonics of small rings alias on the grid
+        and raised the measured equivariance error; ``0`` gives rotation-invariant filters).
     """
 
     kernel_size: int

@@ -87,7 +87,7 @@ class _SizeRule:
                 f"centre: {', '.join(map(str, good))}, ... "
                 "(rule: (size + 2 padding - dilation (kernel - 1) - 1) % stride == 0).",
                 GridSizeWarning,
-                stacklevel=3,
+                stacklevel=5,  # the code that called the module
             )
 
 
