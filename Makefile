@@ -41,14 +41,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests
 
 # Peer libraries for side-by-side benchmarks live in their own environment so that the core
-# one stays clean: escnn needs a Fortran compiler (py3nj) and numpy<2; clifford pulls numba.
+# one stays clean: escnn needs a Fortran compiler (py3nj) and numpy<2 (lie_learn's compiled
+# extension); with numpy<2, pandas must stay <3, and escnn 1.0.11 hands np.matrix to
+# scikit-learn's randomized_svd, which scikit-learn >= 1.7 rejects (D4 convolutions fail to build).
+# clifford pulls numba.
 $(BENCH_STAMP): pyproject.toml
 	command -v gfortran >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -q gfortran) || echo "warning: no gfortran; escnn may fail to build"
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install -q $(TORCH_PIN)
 	$(BENCH_VENV)/bin/python -m pip install -q -e ".[bench]"
-	$(BENCH_VENV)/bin/python -m pip install -q "numpy<2" escnn || echo "warning: escnn did not install; its benchmarks fall back to plain-torch references"
+	$(BENCH_VENV)/bin/python -m pip install -q "numpy<2" "pandas<3" "scikit-learn<1.7" escnn || echo "warning: escnn did not install; its benchmarks fall back to plain-torch references"
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

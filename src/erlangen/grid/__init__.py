@@ -1,0 +1,48 @@
+"""Grids: group-equivariant CNNs (G-CNNs) on the pixel grid.
+
+Primitives (:mod:`erlangen.grid.functional`) <- layers (:mod:`erlangen.grid.layers`) <- models
+(:mod:`erlangen.grid.models`, registered as ``z2cnn``, ``p4cnn``, ``p4mcnn``, ``allcnnc``,
+``p4-allcnnc``, ``p4m-allcnnc``). Importing this package registers the models and the layer
+examples that ``erlangen tour`` checks.
+"""
+
+from . import examples, models
+from .functional import RingBasis, centred_sizes, is_pixel_exact, keeps_centre, output_size
+from .layers import (
+    ExportedConv2d,
+    GridSizeWarning,
+    GroupAvgPool2d,
+    GroupBatchNorm2d,
+    GroupBlock,
+    GroupConv2d,
+    GroupMaxPool2d,
+    GroupPool,
+    InvariantPool,
+    LiftingConv2d,
+    export,
+)
+from .models import GCNN, Z2CNN, AllCNNC
+
+__all__ = [
+    "GCNN",
+    "Z2CNN",
+    "AllCNNC",
+    "ExportedConv2d",
+    "GridSizeWarning",
+    "GroupAvgPool2d",
+    "GroupBatchNorm2d",
+    "GroupBlock",
+    "GroupConv2d",
+    "GroupMaxPool2d",
+    "GroupPool",
+    "InvariantPool",
+    "LiftingConv2d",
+    "RingBasis",
+    "centred_sizes",
+    "examples",
+    "export",
+    "is_pixel_exact",
+    "keeps_centre",
+    "models",
+    "output_size",
+]

@@ -1,0 +1,342 @@
+"""G-CNN models: the rotated-MNIST networks of Cohen & Welling (2016) and All-CNN-C variants.
+
+Every model maps float images ``(batch, in_channels, H, W)`` to logits
+``(batch, num_classes)`` and declares ``in_type = ImageField(G, ...)`` and
+``out_type = InvariantField(G)``. Equivariant models are exactly invariant to quarter turns
+(and mirrors for p4m) on input sizes that keep every strided layer centred (see
+``docs/grids.md``); the plain baselines declare the same types so that the checker measures
+how far from invariant they are.
+
+Registered names: ``z2cnn``, ``p4cnn``, ``p4mcnn``, ``allcnnc``, ``p4-allcnnc``,
+``p4m-allcnnc``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from ..fields import ImageField, InvariantField
+from ..groups import Cyclic, Dihedral, FiniteGroup
+from ..registry import register_model
+from .functional import check_planar_group
+from .layers import (
+    GroupBatchNorm2d,
+    GroupConv2d,
+    GroupMaxPool2d,
+    InvariantPool,
+    LiftingConv2d,
+)
+
+#: the symmetry the plain baselines are measured against (they are not invariant to it)
+BASELINE_GROUP = Cyclic(4)
+
+
+def _check_input(model: nn.Module, x: Tensor) -> None:
+    if x.dim() != 4 or x.shape[1] != model.in_channels:
+        raise ValueError(
+            f"{type(model).__name__} expects images (batch, {model.in_channels}, H, W), "
+            f"got {tuple(x.shape)}"
+        )
+
+
+class Z2CNN(nn.Module):
+    """The plain CNN baseline of Cohen & Welling for rotated MNIST.
+
+    Seven 'valid' convolutions (six 3x3 with batch norm, ReLU and dropout, a 2x2 max-pool
+    after the second, a final 4x4 to the classes), then the maximum over space. On 28x28
+    inputs the spatial size goes 26, 24, 12, 10, 8, 6, 4, 1.
+
+    Parameters
+    ----------
+    in_channels, num_classes : int
+    channels : int
+        Width of every hidden layer (20 in the paper).
+    dropout : float
+        Dropout after every hidden layer (0.3 in the paper).
+    batch_norm : bool
+    input_size : int
+        Side of the images ``in_type`` samples (28 for MNIST).
+
+    Shape
+    -----
+    ``(batch, in_channels, H, W) -> (batch, num_classes)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        channels: int = 20,
+        dropout: float = 0.3,
+        batch_norm: bool = True,
+        input_size: int = 28,
+    ):
+        super().__init__()
+        self.in_channels, self.num_classes = in_channels, num_classes
+        layers: list[nn.Module] = []
+        width = in_channels
+        for i in range(6):
+            layers += [nn.Conv2d(width, channels, 3, bias=not batch_norm)]
+            layers += [nn.BatchNorm2d(channels)] if batch_norm else []
+            layers += [nn.ReLU(), nn.Dropout(dropout)]
+            if i == 1:
+                layers.append(nn.MaxPool2d(2))
+            width = channels
+        self.features = nn.Sequential(*layers)
+        self.top = nn.Conv2d(channels, num_classes, 4)
+        self.in_type = ImageField(BASELINE_GROUP, channels=in_channels, size=input_size)
+        self.out_type = InvariantField(BASELINE_GROUP, shape=(2, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        return self.top(self.features(x)).amax(dim=(-2, -1))
+
+
+class GCNN(nn.Module):
+    """The rotated-MNIST G-CNN of Cohen & Welling (P4CNN for ``Cyclic(4)``).
+
+    A lifting convolution and six group convolutions, all 'valid': five 3x3 layers after the
+    lifting one, each with batch norm (statistics shared over the group axis) and ReLU, a 2x2
+    spatial max-pool after the second layer, a last 4x4 group convolution to the classes,
+    then the maximum over orientations and over space. On 28x28 inputs the spatial size goes
+    26, 24, 12, 10, 8, 6, 4, 1.
+
+    Exactly invariant for pixel-exact groups on even input sizes >= 28 (the 2x2 pooling needs
+    an even map); odd sizes warn. Other groups (``Cyclic(8)``, ...) are approximately
+    invariant.
+
+    Parameters
+    ----------
+    group : Cyclic or Dihedral
+    in_channels, num_classes : int
+    channels : int
+        Group channels of every hidden layer (10 for p4; 7 for p4m keeps the parameter count,
+        which grows with ``|G| * channels^2``).
+    dropout : float
+        Dropout after every hidden layer (off by default).
+    batch_norm : bool
+    input_size : int
+
+    Shape
+    -----
+    ``(batch, in_channels, H, W) -> (batch, num_classes)``.
+    """
+
+    def __init__(
+        self,
+        group: FiniteGroup,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        channels: int = 10,
+        dropout: float = 0.0,
+        batch_norm: bool = True,
+        input_size: int = 28,
+    ):
+        super().__init__()
+        self.group = check_planar_group(group)
+        self.in_channels, self.num_classes = in_channels, num_classes
+        layers: list[nn.Module] = [
+            LiftingConv2d(in_channels, channels, 3, group, bias=not batch_norm)
+        ]
+        for i in range(6):
+            if i > 0:
+                layers.append(GroupConv2d(channels, channels, 3, group, bias=not batch_norm))
+            layers += [GroupBatchNorm2d(channels, group)] if batch_norm else []
+            layers.append(nn.ReLU())
+            layers += [nn.Dropout(dropout)] if dropout > 0 else []
+            if i == 1:
+                layers.append(GroupMaxPool2d(channels, 2, group))
+        self.features = nn.Sequential(*layers)
+        self.top = GroupConv2d(channels, num_classes, 4, group)
+        self.pool = InvariantPool(num_classes, group, "max", "max")
+        self.in_type = ImageField(self.group, channels=in_channels, size=input_size)
+        self.out_type = InvariantField(self.group, shape=(2, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        return self.pool(self.top(self.features(x)))
+
+
+class AllCNNC(nn.Module):
+    """All-CNN-C (Springenberg et al. 2015) for 32x32 colour images, plain or on a group.
+
+    Three 3x3 convolutions per stage (the third strided), two stages, then a 3x3 'valid'
+    convolution, two 1x1 convolutions and global average pooling (over space and, for G-CNNs,
+    over orientations). Batch norm and ReLU after every hidden layer; dropout on the input and
+    after each stage.
+
+    The strided layers are 4x4 with stride 2 and padding 1 by default (``downsample_kernel=4``)
+    instead of the paper's 3x3: on a 32x32 input a 3x3/stride-2 layer drops a row and moves
+    the rotation centre (exact only on sizes ``4k + 1`` such as 33), while 4x4/stride-2 keeps
+    it on every size divisible by 4. With a group the model is then exactly invariant on 32x32.
+
+    Parameters
+    ----------
+    group : Cyclic or Dihedral, optional
+        ``None`` for the plain CNN.
+    in_channels, num_classes : int
+    widths : (int, int)
+        Channels of the two stages: (96, 192) for the plain CNN; divided by ``sqrt(|G|)``
+        (p4: (48, 96), p4m: (34, 68)) to keep the number of parameters.
+    dropout : (float, float)
+        Input dropout and dropout after each stage.
+    batch_norm : bool
+    downsample_kernel : int
+        3 (the paper) or 4 (exact on 32x32).
+    input_size : int
+
+    Shape
+    -----
+    ``(batch, in_channels, H, W) -> (batch, num_classes)``.
+    """
+
+    def __init__(
+        self,
+        group: FiniteGroup | None = None,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        widths: Sequence[int] | None = None,
+        dropout: Sequence[float] = (0.2, 0.5),
+        batch_norm: bool = True,
+        downsample_kernel: int = 4,
+        input_size: int = 32,
+    ):
+        super().__init__()
+        self.group = None if group is None else check_planar_group(group)
+        order = 1 if group is None else self.group.order
+        if widths is None:
+            widths = tuple(max(1, round(w / math.sqrt(order))) for w in (96, 192))
+        if downsample_kernel not in (3, 4):
+            raise ValueError(f"downsample_kernel must be 3 or 4, got {downsample_kernel}")
+        self.in_channels, self.num_classes = in_channels, num_classes
+        w1, w2 = widths
+        drop_in, drop_stage = dropout
+        k_down = downsample_kernel
+
+        plan = [  # (in, out, kernel, stride, padding)
+            (in_channels, w1, 3, 1, 1),
+            (w1, w1, 3, 1, 1),
+            (w1, w1, k_down, 2, 1),
+            "drop",
+            (w1, w2, 3, 1, 1),
+            (w2, w2, 3, 1, 1),
+            (w2, w2, k_down, 2, 1),
+            "drop",
+            (w2, w2, 3, 1, 0),
+            (w2, w2, 1, 1, 0),
+        ]
+        layers: list[nn.Module] = [nn.Dropout(drop_in)] if drop_in > 0 else []
+        first = True
+        for step in plan:
+            if step == "drop":
+                layers += [nn.Dropout(drop_stage)] if drop_stage > 0 else []
+                continue
+            cin, cout, k, s, p = step
+            layers.append(self._conv(cin, cout, k, s, p, first, bias=not batch_norm))
+            if batch_norm:
+                layers.append(self._norm(cout))
+            layers.append(nn.ReLU())
+            first = False
+        self.features = nn.Sequential(*layers)
+        self.top = self._conv(w2, num_classes, 1, 1, 0, False, bias=True)
+        if self.group is None:
+            self.pool = None
+            symmetry = BASELINE_GROUP
+        else:
+            self.pool = InvariantPool(num_classes, self.group, "mean", "mean")
+            symmetry = self.group
+        self.in_type = ImageField(symmetry, channels=in_channels, size=input_size)
+        self.out_type = InvariantField(symmetry, shape=(2, num_classes))
+
+    def _conv(self, cin: int, cout: int, k: int, s: int, p: int, first: bool, bias: bool):
+        if self.group is None:
+            return nn.Conv2d(cin, cout, k, s, p, bias=bias)
+        cls = LiftingConv2d if first else GroupConv2d
+        return cls(cin, cout, k, self.group, stride=s, padding=p, bias=bias)
+
+    def _norm(self, channels: int) -> nn.Module:
+        if self.group is None:
+            return nn.BatchNorm2d(channels)
+        return GroupBatchNorm2d(channels, self.group)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(self, x)
+        y = self.top(self.features(x))
+        if self.pool is None:
+            return y.mean(dim=(-2, -1))
+        return self.pool(y)
+
+
+# ----------------------------------------------------------------------------- registry
+@register_model(
+    "z2cnn",
+    family="grid",
+    description="Plain CNN baseline of Cohen & Welling (rotated MNIST): 7 convs, 20 channels, "
+    "dropout 0.3",
+)
+def z2cnn(in_channels: int = 1, num_classes: int = 10, **options) -> Z2CNN:
+    return Z2CNN(in_channels, num_classes, **options)
+
+
+@register_model(
+    "p4cnn",
+    family="grid",
+    description="P4CNN of Cohen & Welling (rotated MNIST): lifting + 6 p4 convs, 10 channels, "
+    "exactly C4-invariant",
+)
+def p4cnn(in_channels: int = 1, num_classes: int = 10, **options) -> GCNN:
+    return GCNN(Cyclic(4), in_channels, num_classes, **options)
+
+
+@register_model(
+    "p4mcnn",
+    family="grid",
+    description="P4CNN on p4m (rotations and mirrors, D4), 7 channels (same parameter count), "
+    "exactly D4-invariant",
+)
+def p4mcnn(in_channels: int = 1, num_classes: int = 10, **options) -> GCNN:
+    options.setdefault("channels", 7)
+    return GCNN(Dihedral(4), in_channels, num_classes, **options)
+
+
+@register_model(
+    "allcnnc",
+    family="grid",
+    description="All-CNN-C for 32x32 colour images (plain CNN baseline), widths 96/192",
+)
+def allcnnc(in_channels: int = 3, num_classes: int = 10, **options) -> AllCNNC:
+    return AllCNNC(None, in_channels, num_classes, **options)
+
+
+@register_model(
+    "p4-allcnnc",
+    family="grid",
+    description="p4-All-CNN-C (Cohen & Welling), widths 48/96, exactly C4-invariant on 32x32",
+)
+def p4_allcnnc(in_channels: int = 3, num_classes: int = 10, **options) -> AllCNNC:
+    return AllCNNC(Cyclic(4), in_channels, num_classes, **options)
+
+
+@register_model(
+    "p4m-allcnnc",
+    family="grid",
+    description="p4m-All-CNN-C (Cohen & Welling), widths 34/68, exactly D4-invariant on 32x32",
+)
+def p4m_allcnnc(in_channels: int = 3, num_classes: int = 10, **options) -> AllCNNC:
+    return AllCNNC(Dihedral(4), in_channels, num_classes, **options)
+
+
+__all__ = [
+    "GCNN",
+    "Z2CNN",
+    "AllCNNC",
+    "allcnnc",
+    "p4_allcnnc",
+    "p4cnn",
+    "p4m_allcnnc",
+    "p4mcnn",
+    "z2cnn",
+]
