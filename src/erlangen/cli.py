@@ -212,11 +212,15 @@ def bench_cmd(
     out: Annotated[Path | None, typer.Option(help="JSON file for the results")] = None,
     min_run_time: Annotated[float, typer.Option(help="seconds of timing per callable")] = 0.5,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    rounds: Annotated[int, typer.Option(help="interleaved rounds (ratios: per-round median)")] = 10,
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's)")] = None,
     list_: Annotated[bool, typer.Option("--list", help="list the benchmarks and exit")] = False,
 ) -> None:
     """Time our operations against peers or plain-torch baselines; prints ratios."""
     from . import bench
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     bench.load_all()
     if list_:
         for b in sorted(bench.BENCHMARKS.values(), key=lambda b: (b.family, b.name)):
@@ -225,7 +229,11 @@ def bench_cmd(
     try:
         with console.status("benchmarking") as status:
             results = bench.run(
-                names, min_run_time, device, progress=lambda n: status.update(f"benchmarking {n}")
+                names,
+                min_run_time,
+                device,
+                progress=lambda n: status.update(f"benchmarking {n}"),
+                rounds=rounds,
             )
     except KeyError as e:
         raise _fail(str(e.args[0])) from e

@@ -63,10 +63,20 @@ class Benchmark:
 
 @dataclass
 class Timing:
+    """One callable's timing: the median and IQR over rounds of the per-round medians (ms)."""
+
     label: str
     median_ms: float
     iqr_ms: float
     runs: int
+    rounds_ms: list[float] = field(default_factory=list)
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    q = torch.tensor(values, dtype=torch.float64).quantile(
+        torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)
+    )
+    return float(q[0]), float(q[1]), float(q[2])
 
 
 @dataclass
@@ -77,8 +87,18 @@ class BenchResult:
     ours: Timing
     references: list[Timing] = field(default_factory=list)
 
+    def ratios(self, ref: Timing) -> list[float]:
+        """Per-round ratios ours / reference (both measured in the same round)."""
+        return [a / b for a, b in zip(self.ours.rounds_ms, ref.rounds_ms)]
+
     def ratio(self, ref: Timing) -> float:
-        return self.ours.median_ms / ref.median_ms
+        """Median of the per-round ratios ours / reference."""
+        return _quartiles(self.ratios(ref))[1]
+
+    def ratio_iqr(self, ref: Timing) -> tuple[float, float]:
+        """First and third quartiles of the per-round ratios."""
+        q1, _, q3 = _quartiles(self.ratios(ref))
+        return q1, q3
 
 
 BENCHMARKS: dict[str, Benchmark] = {}
@@ -109,35 +129,37 @@ def peer_available(module: str) -> bool:
     return True
 
 
-def _measure(fn: Callable[[], object], min_run_time: float, device: str) -> list[float]:
+def _measure(fn: Callable[[], object], min_run_time: float, device: str) -> float:
+    """Median seconds per call of one ``blocked_autorange`` block."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     m = tb.Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time)
-    return list(m.times)
-
-
-def _timing(label: str, times: list[float]) -> Timing:
-    probs = torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64)
-    q = torch.tensor(times, dtype=torch.float64).quantile(probs)
-    return Timing(label, float(q[1]) * 1e3, float(q[2] - q[0]) * 1e3, len(times))
+    return m.median
 
 
 def time_callables(
     callables: dict[str, Callable[[], object]],
     min_run_time: float,
     device: str,
-    rounds: int = 3,
+    rounds: int = 10,
 ) -> list[Timing]:
-    """Time callables in interleaved rounds (A B C A B C ...) so that a slow phase of a shared
-    machine hits all of them alike; median and IQR in milliseconds, in the given order."""
+    """Time callables in interleaved rounds, rotating the order each round (A B C, B C A,
+    ...), so that a slow phase of a shared machine hits all of them alike. Each round gives
+    one median per callable; ratios are then taken round by round."""
     for fn in callables.values():
         for _ in range(3):  # warm-up: allocator, lazy initialisation, caches
             fn()
-    times: dict[str, list[float]] = {label: [] for label in callables}
-    for _ in range(rounds):
-        for label, fn in callables.items():
-            times[label] += _measure(fn, min_run_time / rounds, device)
-    return [_timing(label, t) for label, t in times.items()]
+    labels = list(callables)
+    per_round: dict[str, list[float]] = {label: [] for label in labels}
+    budget = max(min_run_time / max(rounds, 1), 1e-3)
+    for r in range(rounds):
+        for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
+            per_round[label].append(_measure(callables[label], budget, device) * 1e3)
+    out = []
+    for label in labels:
+        q1, med, q3 = _quartiles(per_round[label])
+        out.append(Timing(label, med, q3 - q1, rounds, per_round[label]))
+    return out
 
 
 def run(
@@ -145,8 +167,21 @@ def run(
     min_run_time: float = 0.5,
     device: str = "cpu",
     progress: Callable[[str], None] | None = None,
+    rounds: int = 10,
 ) -> list[BenchResult]:
-    """Run the named benchmarks (all when ``names`` is empty)."""
+    """Run the named benchmarks (all when ``names`` is empty).
+
+    Parameters
+    ----------
+    names : list of str, optional
+    min_run_time : float
+        Seconds of timing per callable, spread over ``rounds``.
+    device : str
+    progress : callable, optional
+        Called with each benchmark's name before it runs.
+    rounds : int
+        Interleaved rounds; ratios are medians of the per-round ratios.
+    """
     load_all()
     selected = names or sorted(BENCHMARKS)
     unknown = [n for n in selected if n not in BENCHMARKS]
@@ -184,6 +219,7 @@ def to_json(results: list[BenchResult], path: str | Path) -> Path:
     for r in results:
         row = asdict(r)
         row["ratios"] = {ref.label: r.ratio(ref) for ref in r.references}
+        row["ratio_iqr"] = {ref.label: r.ratio_iqr(ref) for ref in r.references}
         rows.append(row)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +234,8 @@ def table(results: list[BenchResult]):
     t = Table(
         title=f"erlangen bench (torch {torch.__version__}, {torch.get_num_threads()} threads)"
     )
-    for col in ("benchmark", "ours: median ms (IQR)", "reference", "ref: median ms (IQR)", "ratio"):
+    columns = ("benchmark", "ours: median ms (IQR)", "reference", "ref: median ms (IQR)")
+    for col in (*columns, "ratio (IQR)"):
         t.add_column(col, justify="left" if col in ("benchmark", "reference") else "right")
     for r in results:
         ours = f"{r.ours.median_ms:.3f} ({r.ours.iqr_ms:.3f})"
@@ -208,6 +245,6 @@ def table(results: list[BenchResult]):
                 ours if i == 0 else "",
                 ref.label,
                 f"{ref.median_ms:.3f} ({ref.iqr_ms:.3f})",
-                f"{r.ratio(ref):.2f}x",
+                "{:.2f}x ({:.2f}-{:.2f})".format(r.ratio(ref), *r.ratio_iqr(ref)),
             )
     return t

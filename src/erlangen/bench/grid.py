@@ -12,19 +12,16 @@ Equivariance-error table for C_n / D_n (approximate, interpolated rotations)::
 
     python -m erlangen.bench.grid errors
 
-prints the markdown table of ``docs/grids.md``. On a shared machine the timings of
-``erlangen bench`` drift between callables; ::
+prints the markdown table of ``docs/grids.md``. The ratios that ``docs/grids.md``
+quotes (the core harness's interleaved rounds, single-threaded, plus build times and the
+share of the filter expansion)::
 
     python -m erlangen.bench.grid ratios --rounds 30
-
-alternates ours and the references in short blocks and reports the median of the per-round
-ratios, which is what ``docs/grids.md`` quotes.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import warnings
 
@@ -159,46 +156,26 @@ def construction_times(group: FiniteGroup, fields: int, kernel: int) -> dict[str
 
 # ----------------------------------------------------------------------------- interleaved
 def interleaved_ratios(
-    names: list[str], rounds: int = 30, calls: int = 3, device: str = "cpu"
+    names: list[str], rounds: int = 30, min_run_time: float = 3.0, device: str = "cpu"
 ) -> list[dict]:
-    """Time ours and each reference alternately, ``calls`` calls per block, ``rounds`` blocks
-    each (the order rotates every round), so that load on a shared machine hits all of them
-    alike. Returns per benchmark and reference: medians (ms) and the median / quartiles of
-    the per-round ratios ours / reference."""
-    from . import BENCHMARKS, load_all
+    """Ours against each reference with the core harness (interleaved rounds, ratios taken
+    round by round): medians (ms) and the median and quartiles of the per-round ratios."""
+    from . import run
 
-    load_all()
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     out = []
-    for name in names:
-        pair = BENCHMARKS[name].build(device)
-        fns = {"ours": pair.ours, **pair.references}
-        for fn in fns.values():  # warm-up
-            for _ in range(3):
-                fn()
-        sync()
-        times: dict[str, list[float]] = {label: [] for label in fns}
-        labels = list(fns)
-        for r in range(rounds):
-            for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
-                start = time.perf_counter()
-                for _ in range(calls):
-                    fns[label]()
-                sync()
-                times[label].append((time.perf_counter() - start) / calls * 1e3)
-        for label in labels[1:]:
-            ratios = sorted(a / b for a, b in zip(times["ours"], times[label]))
-            q = statistics.quantiles(ratios, n=4)
+    for result in run(names, min_run_time=min_run_time, device=device, rounds=rounds):
+        for ref in result.references:
+            q1, q3 = result.ratio_iqr(ref)
             out.append(
                 dict(
-                    benchmark=name,
-                    reference=label,
-                    ours_ms=statistics.median(times["ours"]),
-                    ref_ms=statistics.median(times[label]),
-                    ratio=statistics.median(ratios),
-                    ratio_q1=q[0],
-                    ratio_q3=q[2],
-                    note=pair.note,
+                    benchmark=result.name,
+                    reference=ref.label,
+                    ours_ms=result.ours.median_ms,
+                    ref_ms=ref.median_ms,
+                    ratio=result.ratio(ref),
+                    ratio_q1=q1,
+                    ratio_q3=q3,
+                    note=result.note,
                 )
             )
     return out
@@ -319,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     errors.add_argument("--seeds", type=int, default=3)
     ratios = sub.add_parser("ratios", help="interleaved timing of the grid benchmarks")
     ratios.add_argument("--rounds", type=int, default=30)
-    ratios.add_argument("--calls", type=int, default=3)
+    ratios.add_argument("--min-run-time", type=float, default=3.0)
     ratios.add_argument("--threads", type=int, default=1)
     ratios.add_argument("--device", default="cpu")
     sizes = sub.add_parser("sizes", help="which input sizes keep the models exactly invariant")
@@ -348,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.device}")
         print("| benchmark | reference | ours ms | reference ms | ratio (median) | IQR |")
         print("|---|---|---|---|---|---|")
-        for r in interleaved_ratios(names, args.rounds, args.calls, args.device):
+        for r in interleaved_ratios(names, args.rounds, args.min_run_time, args.device):
             print(
                 f"| {r['benchmark']} | {r['reference']} | {r['ours_ms']:.2f} | {r['ref_ms']:.2f} "
                 f"| {r['ratio']:.3f}x | {r['ratio_q1']:.3f}-{r['ratio_q3']:.3f} |"

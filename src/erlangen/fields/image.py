@@ -121,7 +121,7 @@ def disk_mask(
 def radial_taper(
     H: int,
     W: int,
-    width: float = 0.25,
+    width: float | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> Tensor:
@@ -129,10 +129,16 @@ def radial_taper(
     circle over the outer ``width`` fraction of its radius, and 0 outside.
 
     Inputs drawn for interpolated checks are multiplied by it, so that no edge is cut into
-    the picture: a sharp edge would dominate the interpolation error."""
+    the picture: a sharp edge would dominate the interpolation error. By default the fall
+    takes a quarter of the radius but at least 4 pixels (a steeper one is itself an edge on
+    small images: a 5x5 C8 lifting layer on 15x15 inputs measured 0.117 with a 1.75-pixel
+    fall and 0.088 with 4 pixels)."""
+    radius = (min(H, W) - 1) / 2
+    if width is None:
+        width = min(1.0, max(0.25, 4.0 / max(radius, 1e-12)))
     ys = torch.arange(H, dtype=torch.float64) - (H - 1) / 2
     xs = torch.arange(W, dtype=torch.float64) - (W - 1) / 2
-    r = torch.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2) / ((min(H, W) - 1) / 2)
+    r = torch.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2) / radius
     t = ((1.0 - r) / width).clamp(0.0, 1.0)
     return (torch.sin(t * math.pi / 2) ** 2).to(dtype=dtype, device=device)
 
@@ -163,12 +169,13 @@ def _smooth_noise(shape: tuple[int, ...], size: int, generator, dtype) -> Tensor
 class _SpatialField(FieldType):
     """Shared spatial handling for image-like types (last two axes are ``H, W``)."""
 
-    def __init__(self, group: Group, size: int, mode: str, compare_margin: float):
+    def __init__(self, group: Group, size: int, mode: str, compare_margin: float, rtol: float):
         super().__init__(group)
         self.planar_group = _planar_group(group)
         self.size = int(size)
         self.mode = mode
         self.compare_margin = compare_margin
+        self.rtol = float(rtol)
         self.exact = _is_exact_group(self.planar_group)
 
     def spatial(self, g: Tensor, x: Tensor) -> Tensor:
@@ -181,7 +188,7 @@ class _SpatialField(FieldType):
         return x * disk_mask(H, W, self.compare_margin, x.dtype, x.device)
 
     def default_rtol(self, dtype):
-        return None if self.exact else 0.1
+        return None if self.exact else self.rtol
 
     def _draw(self, lead: tuple[int, ...], generator, dtype) -> Tensor:
         if self.exact:
@@ -211,6 +218,9 @@ class ImageField(_SpatialField):
     compare_margin : float
         For interpolated actions, the checker compares only the disk of radius
         ``(size - 1) / 2 - compare_margin``.
+    rtol : float
+        For interpolated actions, the relative tolerance the checker uses (a layer that is only
+        approximately equivariant states its documented bound here).
     """
 
     def __init__(
@@ -221,8 +231,9 @@ class ImageField(_SpatialField):
         size: int = 15,
         mode: str = "bicubic",
         compare_margin: float = 1.0,
+        rtol: float = 0.1,
     ):
-        super().__init__(group, size, mode, compare_margin)
+        super().__init__(group, size, mode, compare_margin, rtol)
         if fiber is not None:
             if fiber.group != group:
                 raise FieldTypeError(f"fiber is a rep of {fiber.group.name}, not {group.name}")
@@ -261,7 +272,7 @@ class GroupImageField(_SpatialField):
     ``g`` moves the pixels of every plane and permutes the group axis by the regular
     representation: ``(g f)(h, p) = f(g^-1 h, g^-1 p)``. For ``Cyclic(4)`` (p4) this is a
     quarter turn of each plane and a cyclic shift of the orientation axis; for ``Dihedral(4)``
-    (p4m) the axis is ordered ``4 m + r``.
+    (p4m) the axis is ordered ``4 m + r``. Parameters as for :class:`ImageField`.
     """
 
     def __init__(
@@ -271,8 +282,9 @@ class GroupImageField(_SpatialField):
         size: int = 15,
         mode: str = "bicubic",
         compare_margin: float = 1.0,
+        rtol: float = 0.1,
     ):
-        super().__init__(group, size, mode, compare_margin)
+        super().__init__(group, size, mode, compare_margin, rtol)
         if not isinstance(group, FiniteGroup):
             raise FieldTypeError(f"group feature maps need a finite group, got {group.name}")
         if channels < 1:
