@@ -941,8 +941,10 @@ def load_group_actions(
         elif not as_actions:
             prefix = f"{name}." if name else ""
             wanted = layer.action_state_names()
-            found = {n: source[prefix + n] for n in wanted if prefix + n in source}
-            if not found:
+            held = [key[len(prefix) :] for key in source if key.startswith(prefix)]
+            held = [n for n in held if "." not in n and n not in ("weight", "bias")]
+            found = {n: source[prefix + n] for n in wanted if n in held}
+            if not held:
                 if strict:
                     raise KeyError(
                         f"no action for learned layer {name!r} in the source: expected a key "
@@ -952,22 +954,20 @@ def load_group_actions(
                 continue
             if set(found) != set(wanted):
                 raise KeyError(
-                    f"the source state_dict holds {sorted(found)} for layer {name!r}, which "
+                    f"the source state_dict holds {sorted(held)} for layer {name!r}, which "
                     f"needs {wanted} ({layer.parametrisation}); build the source model and "
-                    "pass it instead"
+                    "pass it (or its group_actions) instead"
                 )
+            for n, value in found.items():
+                shape = getattr(layer, n).shape
+                if value.shape[1:] != shape[1:] or value.shape[0] not in (1, shape[0]):
+                    raise ValueError(
+                        f"{name}.{n}: source shape {tuple(value.shape)} does not fit {tuple(shape)}"
+                    )
             with torch.no_grad():
                 for n, value in found.items():
-                    param = getattr(layer, n)
-                    if value.shape[1:] != param.shape[1:] or value.shape[0] not in (
-                        1,
-                        param.shape[0],
-                    ):
-                        raise ValueError(
-                            f"{name}.{n}: source shape {tuple(value.shape)} does not fit "
-                            f"{tuple(param.shape)}"
-                        )
-                    param.copy_(value.expand_as(param))
+                    target = getattr(layer, n)
+                    target.copy_(value.expand_as(target))
         elif strict:
             raise KeyError(
                 f"no action for learned layer {name!r} in the source (it has {sorted(source)})"
