@@ -184,9 +184,8 @@ def test_network_of_learned_layers_is_a_g_cnn_with_the_quarter_turn():
 class UnshiftedOrientations(LearnedGroupToGroupConv2d):
     """Transforms the filters by A^j but never shifts the input orientation axis."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.orientations = torch.arange(self.order).repeat(self.order)
+    def _orientation_permutations(self):
+        return torch.arange(self.order).repeat(self.order, 1)
 
 
 @pytest.mark.parametrize(

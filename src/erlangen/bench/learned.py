@@ -4,7 +4,7 @@ Each benchmark times a learned layer, forward + backward, against the p4 layer o
 shape (:class:`~erlangen.grid.LiftingConv2d` / :class:`~erlangen.grid.GroupConv2d`, whose
 filter expansion is an integer gather) and against a plain ``F.conv2d`` with a learned weight
 of the expanded shape (the floor). The ratio to the p4 layer is the price of computing
-``A^0 .. A^(n-1)`` and applying them to the filters (an einsum instead of a gather), plus
+``A^0 .. A^(n-1)`` and applying them to the filters (a GEMM before the gather), plus
 the backward pass into ``A``::
 
     erlangen bench learned-lifting-conv learned-group-conv learned-group-conv-per-out
@@ -40,19 +40,26 @@ def _step(module: nn.Module, x: torch.Tensor):
     return step
 
 
-def _pair(lifting: bool, device: str, **options) -> BenchPair:
+def _pair(
+    lifting: bool,
+    device: str,
+    channels: int = CHANNELS,
+    kernel: int = KERNEL,
+    size: int = SIZE,
+    **options,
+) -> BenchPair:
     from ..grid import GroupConv2d, LearnedGroupConv2d, LearnedGroupToGroupConv2d, LiftingConv2d
 
-    c, n, k = CHANNELS, ORDER, KERNEL
+    c, n, k = channels, ORDER, kernel
     pad = k // 2
     if lifting:
         ours = LearnedGroupConv2d(c, c, k, n, padding=pad, **options)
         p4 = LiftingConv2d(c, c, k, Cyclic(n), padding=pad)
-        x = torch.randn(BATCH, c, SIZE, SIZE, device=device)
+        x = torch.randn(BATCH, c, size, size, device=device)
     else:
         ours = LearnedGroupToGroupConv2d(c, c, k, n, padding=pad, **options)
         p4 = GroupConv2d(c, c, k, Cyclic(n), padding=pad)
-        x = torch.randn(BATCH, c, n, SIZE, SIZE, device=device)
+        x = torch.randn(BATCH, c, n, size, size, device=device)
     ours, p4 = ours.to(device), p4.to(device)
     c_in = c if lifting else c * n
     weight = nn.Parameter(torch.randn(c * n, c_in, k, k, device=device) * 0.05)
@@ -73,7 +80,7 @@ def _pair(lifting: bool, device: str, **options) -> BenchPair:
         ours_label=f"{type(ours).__name__} ({described})",
         note=(
             f"{c} -> {c} x {n} channels, {k}x{k}, padding {pad}, batch {BATCH}, "
-            f"{SIZE}x{SIZE}, forward+backward"
+            f"{size}x{size}, forward+backward"
         ),
     )
 
@@ -105,7 +112,50 @@ def _group_per_out(device: str) -> BenchPair:
     return _pair(False, device, location="per_out", parametrisation="orthogonal")
 
 
-NAMES = ["learned-lifting-conv", "learned-group-conv", "learned-group-conv-per-out"]
+@register(
+    "learned-group-conv-wide",
+    "grid",
+    "LearnedGroupToGroupConv2d 64 -> 64 x 4, 5x5, on 8x8 maps (a deep layer) vs GroupConv2d",
+)
+def _group_wide(device: str) -> BenchPair:
+    return _pair(False, device, channels=64, kernel=5, size=8)
+
+
+NAMES = [
+    "learned-lifting-conv",
+    "learned-group-conv",
+    "learned-group-conv-per-out",
+    "learned-group-conv-wide",
+]
+
+
+def expansion_times(rounds: int = 200, **options) -> dict[str, float]:
+    """Milliseconds of the filter-bank expansion alone (forward + backward) of the
+    ``learned-group-conv`` layer and of the p4 layer of the same shape (its gather)."""
+    import time
+
+    from ..grid import GroupConv2d, LearnedGroupToGroupConv2d
+
+    learned = LearnedGroupToGroupConv2d(CHANNELS, CHANNELS, KERNEL, ORDER, **options)
+    p4 = GroupConv2d(CHANNELS, CHANNELS, KERNEL, Cyclic(ORDER))
+    out = {}
+    for label, module, expand in (
+        ("learned: A powers + GEMM + gather", learned, learned.filter_bank),
+        ("p4: index gather", p4, p4.expanded_weight),
+    ):
+        params = list(module.parameters())
+
+        def step(expand=expand, params=params):
+            for q in params:
+                q.grad = None
+            expand().sum().backward()
+
+        step()
+        start = time.perf_counter()
+        for _ in range(rounds):
+            step()
+        out[label] = (time.perf_counter() - start) / rounds * 1e3
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -126,6 +176,14 @@ def main(argv: list[str] | None = None) -> None:
             f"| {r['benchmark']} | {r['reference']} | {r['ours_ms']:.2f} | {r['ref_ms']:.2f} "
             f"| {r['ratio']:.3f}x | {r['ratio_q1']:.3f}-{r['ratio_q3']:.3f} |"
         )
+    if args.device == "cpu":
+        for options in ({}, {"location": "per_out", "parametrisation": "orthogonal"}):
+            times = expansion_times(**options)
+            label = ", ".join(f"{a}={b}" for a, b in options.items()) or "shared, free"
+            print(
+                f"filter expansion fwd+bwd ({label}): "
+                + ", ".join(f"{k} {v:.3f} ms" for k, v in times.items())
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -350,9 +350,7 @@ class _LearnedGroupConv(nn.Module):
         shape = (out_channels, cin, k, k) if self.lifting else (out_channels, cin, order, k, k)
         self.weight = nn.Parameter(torch.empty(shape))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
-        self.register_buffer(
-            "orientations", orientation_permutations(self.group).flatten(), persistent=False
-        )
+        self.register_buffer("blocks", self._block_index(), persistent=False)
 
         # ---- the action
         L = self.num_actions
@@ -658,18 +656,39 @@ class _LearnedGroupConv(nn.Module):
         """
         out, n, k, d = self.out_channels, self.order, self.kernel_size, self.dim
         cin = self.in_channels // self.groups
-        powers = matrix_powers(self.action(), n)  # (n, L, d, d)
-        a = {"shared": "jpq", "per_out": "jopq", "per_in": "jcpq"}[self.location]
+        s_in = 1 if self.lifting else n
+        powers = matrix_powers(self.action(), n)  # [j, l, p, q] = A_l^j[p, q]
+        M = powers.permute(1, 3, 0, 2).reshape(-1, d, n * d)  # [l, q, (j, p)]: the (A^j)^T
+        w = self.weight.reshape(out, cin * s_in, d)
+        # R[o, (c, s), (j, p)] = (A^j W[o, c, s])[p]: one GEMM (bmm per location)
         if self.location == "shared":
-            powers = powers[:, 0]
+            R = w.reshape(-1, d) @ M[0]
+        elif self.location == "per_out":
+            R = torch.bmm(w, M)
+        else:
+            R = torch.einsum("ocsq,cqx->ocsx", w.view(out, cin, s_in, d), M)
+        # rows (c, s, j) -> (j, c, j'): a gather of whole filters
+        bank = R.reshape(out, cin * s_in * n, d).index_select(1, self.blocks)
+        return bank.view(out * n, cin * s_in, k, k)
+
+    def _orientation_permutations(self) -> Tensor:
+        """``(n, n)``: ``[j, j']`` = the base-filter slice that output orientation ``j`` reads
+        at input orientation ``j'``, ``(j' - j) mod n`` (overridden by tests of broken
+        layers)."""
+        return orientation_permutations(self.group)
+
+    def _block_index(self) -> Tensor:
+        """``(n * cin * n_in,)`` long: for bank block ``(j, c, j')``, the row ``(c, s, j)`` of
+        the transformed filters ``A^j W[o, c, s]`` that it copies (``s`` = 0 when lifting)."""
+        n, cin = self.order, self.in_channels // self.groups
+        s_in = 1 if self.lifting else n
+        j = torch.arange(n).view(n, 1, 1)
+        c = torch.arange(cin).view(1, cin, 1)
         if self.lifting:
-            w = self.weight.reshape(out, cin, d)
-            bank = torch.einsum(f"{a},ocq->ojcp", powers, w)
-            return bank.reshape(out * n, cin, k, k).contiguous()
-        w = self.weight.reshape(out, cin, n, d).index_select(2, self.orientations)
-        w = w.view(out, cin, n, n, d)  # [o, c, j, j'] = W[o, c, (j' - j) mod n]
-        bank = torch.einsum(f"{a},ocjkq->ojckp", powers, w)
-        return bank.reshape(out * n, cin * n, k, k).contiguous()
+            s = torch.zeros(n, 1, 1, dtype=torch.long)
+        else:
+            s = self._orientation_permutations().view(n, 1, n)
+        return ((c * s_in + s) * n + j).flatten()
 
     def expanded_bias(self) -> Tensor | None:
         """``(out_channels * n,)``: one bias per output channel, shared over orientations."""
