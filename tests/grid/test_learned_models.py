@@ -142,6 +142,12 @@ def test_transfer_from_a_checkpoint_state_dict(parametrisation):
     load_group_actions(target, state, freeze=False)
     for name, A in group_actions(target).items():
         assert torch.allclose(A, group_actions(source)[name])
+    # a Lightning checkpoint keeps the network under a prefix
+    target = build("lgcnn", init="random", parametrisation=parametrisation)
+    lightning = {f"model.{k}": v for k, v in state.items()}
+    load_group_actions(target, lightning, freeze=False, prefix="model.")
+    for name, A in group_actions(target).items():
+        assert torch.allclose(A, group_actions(source)[name])
     assert not any(layer.action_frozen for _, layer in learned_layers(target))
 
 

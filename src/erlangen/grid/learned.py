@@ -920,6 +920,7 @@ def load_group_actions(
     source: nn.Module | Mapping[str, Tensor],
     freeze: bool = True,
     strict: bool = True,
+    prefix: str = "",
 ) -> list[str]:
     """Copy learned actions into ``model`` (knowledge transfer) and optionally freeze them.
 
@@ -941,6 +942,10 @@ def load_group_actions(
         new task learns only the filters.
     strict : bool
         Raise when a learned layer of ``model`` has no action in ``source``.
+    prefix : str
+        Prepended to the layer names when looking them up in ``source`` (e.g. ``"model."``
+        for a Lightning checkpoint's ``state_dict`` whose module holds the network as
+        ``self.model``).
 
     Returns
     -------
@@ -949,6 +954,8 @@ def load_group_actions(
     """
     if isinstance(source, nn.Module):
         source = group_actions(source)
+    if prefix:
+        source = {k[len(prefix) :]: v for k, v in source.items() if k.startswith(prefix)}
     layers = dict(learned_layers(model))
     if not layers:
         raise ValueError(f"{type(model).__name__} has no learned group convolutions")
