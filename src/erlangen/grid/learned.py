@@ -422,14 +422,15 @@ class _LearnedGroupConv(nn.Module):
             return toeplitz_matrix(t / math.sqrt(2 * self.bandwidth + 1), d)
         else:  # multiscale: a random orthogonal action on each scale
             m2 = self.coarse_size**2
-            D, U, Q = (self._operator(n, torch.float64) for n in ("pool", "unpool", "detail"))
+            D, U, Q = (self._operator(o, torch.float64) for o in ("pool", "unpool", "detail"))
             return U @ _random_orthogonal(L, m2) @ D + _random_orthogonal(L, d) @ Q
         return A.expand(L, d, d).clone()
 
     def reset_parameters(self) -> None:
         """Base filters: the uniform init of ``nn.Conv2d`` for the fan-in of one expanded
         filter (as the p4 layers); the action: ``init`` (plus ``init_noise`` on the raw
-        parameters); ``A~``: the inverse of the initial ``A``."""
+        parameters); ``A~``: the inverse of the initial ``A`` (exactly ``A^T`` for
+        permutations, so that the invertibility loss starts at zero there)."""
         k = self.kernel_size
         g_in = 1 if self.lifting else self.order
         bound = 1.0 / math.sqrt((self.in_channels // self.groups) * g_in * k * k)
@@ -445,6 +446,8 @@ class _LearnedGroupConv(nn.Module):
             with torch.no_grad():
                 for p in self.action_parameters(include_inverse=False):
                     p.add_(torch.randn_like(p) * self.init_noise)
+                if self.action_inverse is not None:  # A~ follows the noisy A
+                    self.action_inverse.copy_(self._inverse(self.action().double()))
 
     # ------------------------------------------------------------------ the action
     def action(self) -> Tensor:
@@ -465,7 +468,7 @@ class _LearnedGroupConv(nn.Module):
             return self.base @ torch.linalg.matrix_exp(upper - upper.mT)
         if p == "toeplitz":
             return toeplitz_matrix(self.diagonals, self.dim)
-        D, U, Q = (self._operator(n, self.fine.dtype) for n in ("pool", "unpool", "detail"))
+        D, U, Q = (self._operator(o, self.fine.dtype) for o in ("pool", "unpool", "detail"))
         return U @ self.coarse @ D + self.fine @ Q
 
     def _operator(self, name: str, dtype: torch.dtype) -> Tensor:
@@ -542,7 +545,7 @@ class _LearnedGroupConv(nn.Module):
             values = {"diagonals": t}
             realised = toeplitz_matrix(t, d)
         else:  # multiscale: fine = A, coarse = D A U realise P A P + A (I - P)
-            D, U, Q = (self._operator(n, torch.float64) for n in ("pool", "unpool", "detail"))
+            D, U, Q = (self._operator(o, torch.float64) for o in ("pool", "unpool", "detail"))
             values = {"fine": A, "coarse": D @ A @ U}
             realised = U @ values["coarse"] @ D + A @ Q
             err = float((Q @ A @ (U @ D)).abs().max())  # the part that maps coarse to detail

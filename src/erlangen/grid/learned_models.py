@@ -271,7 +271,7 @@ def _learned_lifting():
 @register_example(
     "learned-group-rot90-orthogonal",
     "grid",
-    "LearnedGroupToGroupConv2d 2 -> 3, 5x5, order 4, per_out, A = exp(S) at the quarter turn",
+    "LearnedGroupToGroupConv2d 2 -> 3, 5x5, order 4, per_out, A = A_0 exp(S), A_0 = quarter turn",
 )
 @_seeded
 def _learned_group():
