@@ -26,6 +26,7 @@ import torch.utils.benchmark as tb
 BENCH_MODULES: tuple[str, ...] = (
     "erlangen.bench.core",
     "erlangen.bench.grid",
+    "erlangen.bench.learned",
     "erlangen.bench.graph",
     "erlangen.bench.ga",
     "erlangen.bench.o3",

@@ -46,3 +46,30 @@ __all__ = [
     "models",
     "output_size",
 ]
+
+# ---- learned group convolutions (Theodosis et al. 2023)
+from . import learned, learned_models
+from .learned import (
+    LearnedGroupConv2d,
+    LearnedGroupToGroupConv2d,
+    auxiliary_loss,
+    freeze_group_actions,
+    group_actions,
+    learned_layers,
+    load_group_actions,
+)
+from .learned_models import LGCNN, LGAllCNNC
+
+__all__ += [
+    "LGCNN",
+    "LGAllCNNC",
+    "LearnedGroupConv2d",
+    "LearnedGroupToGroupConv2d",
+    "auxiliary_loss",
+    "freeze_group_actions",
+    "group_actions",
+    "learned",
+    "learned_layers",
+    "learned_models",
+    "load_group_actions",
+]

@@ -1,0 +1,286 @@
+"""Models built from learned group convolutions (LGCNNs), and their registered examples.
+
+- :class:`LGCNN` (``lgcnn``): the rotated-MNIST P4CNN of Cohen & Welling
+  (:class:`~erlangen.grid.GCNN`) with every lifting / group convolution replaced by its
+  learned counterpart: same widths, depth, pooling, batch norm and invariant read-out.
+- :class:`LGAllCNNC` (``lg-allcnnc``): All-CNN-C in the shape of
+  :class:`~erlangen.grid.AllCNNC` on a group, with learned layers.
+
+Both map images ``(batch, in_channels, H, W)`` to logits ``(batch, num_classes)``, expose
+:meth:`auxiliary_loss` (the sum of the layers' invertibility and cyclic penalties, for the
+training loop to add to the task loss) and declare ``in_type = ImageField(Cyclic(n))`` and
+``out_type = InvariantField(Cyclic(n))``: a conditional claim, exact when every layer's
+action is the quarter turn (``init="rot90"``, ``order=4``, kept frozen), and a measurement
+otherwise. Every option of the learned layers (``location``, ``parametrisation``, ``init``,
+``invertibility_weight``, ``cyclic_weight``, ...) is passed through to all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..fields import ImageField, InvariantField
+from ..groups import Cyclic
+from ..registry import register_example, register_model
+from .layers import GroupBatchNorm2d, GroupBlock, GroupMaxPool2d, InvariantPool
+from .learned import (
+    LearnedGroupConv2d,
+    LearnedGroupToGroupConv2d,
+    auxiliary_loss,
+    learned_layers,
+)
+
+
+class _LearnedModel(nn.Module):
+    """Input checks and the model-level views of the learned layers."""
+
+    in_channels: int
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects images (batch, {self.in_channels}, H, W), "
+                f"got {tuple(x.shape)}"
+            )
+
+    def auxiliary_loss(self) -> Tensor:
+        """Sum of the learned layers' invertibility and cyclic penalties (a scalar)."""
+        return auxiliary_loss(self)
+
+    def is_rotation(self, tol: float = 1e-6) -> bool:
+        """Whether every layer's action is the turn by ``360 / n`` degrees (exact invariance
+        for ``n`` = 1, 2, 4)."""
+        return all(layer.is_rotation(tol) for _, layer in learned_layers(self))
+
+    def is_group_action(self, tol: float = 1e-6) -> bool:
+        """Whether every layer's action satisfies ``||A^n - I|| <= tol``."""
+        return all(layer.is_group_action(tol) for _, layer in learned_layers(self))
+
+
+class LGCNN(_LearnedModel):
+    """P4CNN with learned group actions (LGCNN on the rotated-MNIST G-CNN).
+
+    A learned lifting convolution and six learned group-to-group convolutions, all 'valid':
+    five 3x3 after the lifting one, each with batch norm (statistics shared over the
+    orientation axis) and ReLU, a 2x2 max-pool after the second layer, a last 4x4 layer to
+    the classes, then the maximum over orientations and space. On 28x28 inputs the spatial
+    size goes 26, 24, 12, 10, 8, 6, 4, 1 (inputs need at least 28 pixels a side).
+
+    Parameters
+    ----------
+    in_channels, num_classes : int
+    order : int
+        ``n``, the number of orientations (4 as P4CNN).
+    channels : int
+        Channels of every hidden layer (10, as P4CNN).
+    dropout : float
+        Dropout after every hidden layer (off by default).
+    batch_norm : bool
+    input_size : int
+        Side of the images ``in_type`` samples (28 for MNIST).
+    **layer_options
+        Passed to every :class:`~erlangen.grid.LearnedGroupConv2d` /
+        :class:`~erlangen.grid.LearnedGroupToGroupConv2d` (``location``, ``parametrisation``,
+        ``init``, ``init_noise``, ``invertibility_weight``, ``cyclic_weight``, ...).
+
+    Shape
+    -----
+    ``(batch, in_channels, H, W) -> (batch, num_classes)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        order: int = 4,
+        channels: int = 10,
+        dropout: float = 0.0,
+        batch_norm: bool = True,
+        input_size: int = 28,
+        **layer_options,
+    ):
+        super().__init__()
+        self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
+        self.group = G = Cyclic(order)
+        opts = dict(layer_options)
+        layers: list[nn.Module] = [
+            LearnedGroupConv2d(in_channels, channels, 3, order, bias=not batch_norm, **opts)
+        ]
+        for i in range(6):
+            if i > 0:
+                layers.append(
+                    LearnedGroupToGroupConv2d(
+                        channels, channels, 3, order, bias=not batch_norm, **opts
+                    )
+                )
+            layers += [GroupBatchNorm2d(channels, G)] if batch_norm else []
+            layers.append(nn.ReLU())
+            layers += [nn.Dropout(dropout)] if dropout > 0 else []
+            if i == 1:
+                layers.append(GroupMaxPool2d(channels, 2, G))
+        self.features = nn.Sequential(*layers)
+        self.top = LearnedGroupToGroupConv2d(channels, num_classes, 4, order, **opts)
+        self.pool = InvariantPool(num_classes, G, "max", "max")
+        self.in_type = ImageField(G, channels=in_channels, size=input_size)
+        self.out_type = InvariantField(G, shape=(2, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        return self.pool(self.top(self.features(x)))
+
+
+class LGAllCNNC(_LearnedModel):
+    """All-CNN-C with learned group actions.
+
+    The shape of :class:`~erlangen.grid.AllCNNC` on a group: three 3x3 convolutions per stage
+    (the third a 4x4 / stride 2 / padding 1 downsampling by default, which keeps the rotation
+    centre on every size divisible by 4), two stages, a 3x3 'valid' convolution, two 1x1
+    convolutions and global mean pooling over orientations and space; batch norm and ReLU
+    after every hidden layer, dropout on the input and after each stage. Every convolution is
+    learned (the first lifts, the others are group-to-group; a 1x1 layer's action is a
+    learned scalar).
+
+    Parameters
+    ----------
+    in_channels, num_classes : int
+    order : int
+        ``n`` (4 by default).
+    widths : (int, int), optional
+        Channels of the two stages; by default ``(96, 192) / sqrt(n)`` rounded, as
+        p4-All-CNN-C ((48, 96) for ``n = 4``).
+    dropout : (float, float)
+        Input dropout and dropout after each stage.
+    batch_norm : bool
+    downsample_kernel : int
+        3 (the paper) or 4 (exact rotation centre on 32x32).
+    input_size : int
+    **layer_options
+        Passed to every learned layer (see :class:`LGCNN`).
+
+    Shape
+    -----
+    ``(batch, in_channels, H, W) -> (batch, num_classes)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        order: int = 4,
+        widths: Sequence[int] | None = None,
+        dropout: Sequence[float] = (0.2, 0.5),
+        batch_norm: bool = True,
+        downsample_kernel: int = 4,
+        input_size: int = 32,
+        **layer_options,
+    ):
+        super().__init__()
+        if downsample_kernel not in (3, 4):
+            raise ValueError(f"downsample_kernel must be 3 or 4, got {downsample_kernel}")
+        if widths is None:
+            widths = tuple(max(1, round(w / math.sqrt(order))) for w in (96, 192))
+        self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
+        self.group = G = Cyclic(order)
+        w1, w2 = widths
+        drop_in, drop_stage = dropout
+        kd = downsample_kernel
+        plan = [  # (in, out, kernel, stride, padding)
+            (in_channels, w1, 3, 1, 1),
+            (w1, w1, 3, 1, 1),
+            (w1, w1, kd, 2, 1),
+            "drop",
+            (w1, w2, 3, 1, 1),
+            (w2, w2, 3, 1, 1),
+            (w2, w2, kd, 2, 1),
+            "drop",
+            (w2, w2, 3, 1, 0),
+            (w2, w2, 1, 1, 0),
+        ]
+        opts = dict(layer_options)
+        layers: list[nn.Module] = [nn.Dropout(drop_in)] if drop_in > 0 else []
+        cls: type[nn.Module] = LearnedGroupConv2d  # the first layer lifts
+        for step in plan:
+            if step == "drop":
+                layers += [nn.Dropout(drop_stage)] if drop_stage > 0 else []
+                continue
+            cin, cout, k, s, p = step
+            layers.append(
+                cls(cin, cout, k, order, stride=s, padding=p, bias=not batch_norm, **opts)
+            )
+            layers += [GroupBatchNorm2d(cout, G)] if batch_norm else []
+            layers.append(nn.ReLU())
+            cls = LearnedGroupToGroupConv2d
+        self.features = nn.Sequential(*layers)
+        self.top = LearnedGroupToGroupConv2d(w2, num_classes, 1, order, **opts)
+        self.pool = InvariantPool(num_classes, G, "mean", "mean")
+        self.in_type = ImageField(G, channels=in_channels, size=input_size)
+        self.out_type = InvariantField(G, shape=(2, num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        return self.pool(self.top(self.features(x)))
+
+
+# ----------------------------------------------------------------------------- registry
+@register_model(
+    "lgcnn",
+    family="grid",
+    description="P4CNN with learned group actions (Theodosis et al.): learned lifting + 6 "
+    "learned group convs, 10 channels, order 4; invariant only where A is the quarter turn",
+)
+def lgcnn(in_channels: int = 1, num_classes: int = 10, **options) -> LGCNN:
+    return LGCNN(in_channels, num_classes, **options)
+
+
+@register_model(
+    "lg-allcnnc",
+    family="grid",
+    description="All-CNN-C with learned group actions, order 4, widths 48/96 (as "
+    "p4-All-CNN-C); invariant only where A is the quarter turn",
+)
+def lg_allcnnc(in_channels: int = 3, num_classes: int = 10, **options) -> LGAllCNNC:
+    return LGAllCNNC(in_channels, num_classes, **options)
+
+
+# ----------------------------------------------------------------------------- examples
+def _seeded(build):
+    def factory():
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return build()
+
+    factory.__name__ = build.__name__
+    factory.__doc__ = build.__doc__
+    return factory
+
+
+@register_example(
+    "learned-lifting-rot90",
+    "grid",
+    "LearnedGroupConv2d 3 -> 4, 3x3, order 4, A = quarter-turn permutation (= p4 lifting)",
+)
+@_seeded
+def _learned_lifting():
+    return LearnedGroupConv2d(3, 4, 3, 4, padding=1, init="rot90")
+
+
+@register_example(
+    "learned-group-rot90-orthogonal",
+    "grid",
+    "LearnedGroupToGroupConv2d 2 -> 3, 5x5, order 4, per_out, A = A_0 exp(S), A_0 = quarter turn",
+)
+@_seeded
+def _learned_group():
+    return GroupBlock(
+        LearnedGroupToGroupConv2d(
+            2, 3, 5, 4, location="per_out", parametrisation="orthogonal", init="rot90"
+        ),
+        nn.ReLU(),
+    )
+
+
+__all__ = ["LGCNN", "LGAllCNNC", "lg_allcnnc", "lgcnn"]
