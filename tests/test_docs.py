@@ -1,4 +1,7 @@
-"""Every ```python block in README.md and docs/*.md runs (examples stay true)."""
+"""Every ```python block in README.md and docs/*.md runs (examples stay true).
+
+Fragments that cannot run on their own are fenced ```py instead.
+"""
 
 import re
 from pathlib import Path

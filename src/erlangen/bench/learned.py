@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m erlangen.bench.learned")
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--min-run-time", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.device}")
     print("| benchmark | reference | ours ms | reference ms | ratio (median) | IQR |")
     print("|---|---|---|---|---|---|")
-    for r in interleaved_ratios(NAMES, args.rounds, args.calls, args.device):
+    for r in interleaved_ratios(NAMES, args.rounds, args.min_run_time, args.device):
         print(
             f"| {r['benchmark']} | {r['reference']} | {r['ours_ms']:.2f} | {r['ref_ms']:.2f} "
             f"| {r['ratio']:.3f}x | {r['ratio_q1']:.3f}-{r['ratio_q3']:.3f} |"
