@@ -48,7 +48,7 @@ class GridSizeWarning(UserWarning):
     """A layer's stride/padding moves the output off the input's rotation centre."""
 
 
-def _square(value, what: str) -> int:
+def square_param(value, what: str) -> int:
     """One int from an int or a pair of equal ints (rotations swap the two axes)."""
     if isinstance(value, tuple | list):
         if len(value) != 2 or value[0] != value[1]:
@@ -62,13 +62,13 @@ def _square(value, what: str) -> int:
     return value
 
 
-def _default_size(kernel_size: int, stride: int, padding: int, dilation: int) -> int:
+def default_size(kernel_size: int, stride: int, padding: int, dilation: int) -> int:
     """An input size for ``sample`` that keeps the centre and leaves a few output pixels."""
     start = max(15, dilation * (kernel_size - 1) + 5)
     return centred_sizes(kernel_size, stride, padding, dilation, start=start, count=1)[0]
 
 
-class _SizeRule:
+class SizeRule:
     """Warn (once per input size) when a layer's geometry moves the rotation centre."""
 
     def __init__(self, group, kernel_size: int, stride: int, padding: int, dilation: int):
@@ -118,10 +118,10 @@ class _GroupConv(nn.Module):
         super().__init__()
         group = Cyclic(4) if group is None else group
         self.group = check_planar_group(group)
-        self.kernel_size = _square(kernel_size, "kernel_size")
-        self.stride = _square(stride, "stride")
-        self.padding = _square(padding, "padding")
-        self.dilation = _square(dilation, "dilation")
+        self.kernel_size = square_param(kernel_size, "kernel_size")
+        self.stride = square_param(stride, "stride")
+        self.padding = square_param(padding, "padding")
+        self.dilation = square_param(dilation, "dilation")
         if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
             raise ValueError(
                 "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
@@ -165,8 +165,8 @@ class _GroupConv(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
-        self._size_rule = _SizeRule(self.group, k, self.stride, self.padding, self.dilation)
-        size = _default_size(k, self.stride, self.padding, self.dilation)
+        self._size_rule = SizeRule(self.group, k, self.stride, self.padding, self.dilation)
+        size = default_size(k, self.stride, self.padding, self.dilation)
         out_size = output_size(size, k, self.stride, self.padding, self.dilation)
         # approximate (ring-basis) layers declare their documented error bound to the checker
         rtol = RING_ERROR_BOUND
@@ -495,12 +495,12 @@ class _SpatialPool(nn.Module):
         super().__init__()
         self.group = check_planar_group(Cyclic(4) if group is None else group)
         self.channels = channels
-        self.kernel_size = _square(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else _square(stride, "stride")
-        self.padding = _square(padding, "padding")
+        self.kernel_size = square_param(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else square_param(stride, "stride")
+        self.padding = square_param(padding, "padding")
         k, s, p = self.kernel_size, self.stride, self.padding
-        self._size_rule = _SizeRule(self.group, k, s, p, 1)
-        size = _default_size(k, s, p, 1)
+        self._size_rule = SizeRule(self.group, k, s, p, 1)
+        size = default_size(k, s, p, 1)
         self.in_type = GroupImageField(self.group, channels, size=size)
         self.out_type = GroupImageField(self.group, channels, size=output_size(size, k, s, p))
 

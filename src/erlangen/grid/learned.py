@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from ..fields import GroupImageField, ImageField, rotate_image
 from ..groups import Cyclic
 from .functional import orientation_permutations, output_size
-from .layers import _default_size, _SizeRule, _square
+from .layers import SizeRule, default_size, square_param
 
 #: where the matrix ``A`` lives: one per layer, per output channel or per input channel
 LOCATIONS = ("shared", "per_out", "per_in")
@@ -319,10 +319,10 @@ class _LearnedGroupConv(nn.Module):
                 "invertibility_weight, cyclic_weight and init_noise must be >= 0, got "
                 f"{invertibility_weight}, {cyclic_weight}, {init_noise}"
             )
-        self.kernel_size = _square(kernel_size, "kernel_size")
-        self.stride = _square(stride, "stride")
-        self.padding = _square(padding, "padding")
-        self.dilation = _square(dilation, "dilation")
+        self.kernel_size = square_param(kernel_size, "kernel_size")
+        self.stride = square_param(stride, "stride")
+        self.padding = square_param(padding, "padding")
+        self.dilation = square_param(dilation, "dilation")
         if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
             raise ValueError(
                 "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
@@ -390,8 +390,8 @@ class _LearnedGroupConv(nn.Module):
         self.reset_parameters()
 
         # ---- types: a claim about rotations by 360/n degrees, exact when is_rotation()
-        self._size_rule = _SizeRule(self.group, k, self.stride, self.padding, self.dilation)
-        size = _default_size(k, self.stride, self.padding, self.dilation) if size is None else size
+        self._size_rule = SizeRule(self.group, k, self.stride, self.padding, self.dilation)
+        size = default_size(k, self.stride, self.padding, self.dilation) if size is None else size
         out_size = output_size(size, k, self.stride, self.padding, self.dilation)
         self.in_type = (
             ImageField(self.group, channels=in_channels, size=size)
