@@ -120,6 +120,7 @@ def _derive_tables() -> dict[str, list]:
         "dual_perm": dual_perm,
         "dual_sign": dual_sign,
         "undual_sign": undual_sign,
+        "inner_index": list(INNER_PRODUCT_INDICES),
     }
 
 
@@ -136,7 +137,7 @@ def table(name: str, device: torch.device | str | None = None, dtype=torch.float
     ``sign[k] * x[perm[k]]``.
     """
     device = torch.device(device) if device is not None else torch.device("cpu")
-    if name == "dual_perm":
+    if name in ("dual_perm", "inner_index"):
         dtype = torch.long
     key = (name, device, dtype)
     cached = _CACHE.get(key)
@@ -252,8 +253,8 @@ def inner_product(x: Tensor, y: Tensor) -> Tensor:
     Pin(3,0,1) and blind to the e0 components."""
     _check(x)
     _check(y)
-    idx = list(INNER_PRODUCT_INDICES)
-    return (x[..., idx] * y[..., idx]).sum(-1)
+    idx = table("inner_index", x.device)
+    return (x.index_select(-1, idx) * y.index_select(-1, idx)).sum(-1)
 
 
 def squared_norm(x: Tensor) -> Tensor:

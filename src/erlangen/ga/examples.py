@@ -38,6 +38,6 @@ def _attention():
     return GeometricAttention(3, 2, heads=2, head_mv=2, head_s=3)
 
 
-@register_example("ga-gatr", "ga", "GATr with 2 blocks, 8 multivector and 16 scalar channels")
+@register_example("ga-gatr", "ga", "GATr with 2 blocks, 4 multivector and 8 scalar channels")
 def _gatr():
-    return GATr(in_mv=2, out_mv=1, hidden_mv=8, in_s=1, out_s=1, hidden_s=16, blocks=2, heads=2)
+    return GATr(in_mv=2, out_mv=1, hidden_mv=4, in_s=1, out_s=1, hidden_s=8, blocks=2, heads=2)

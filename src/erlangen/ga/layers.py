@@ -27,7 +27,6 @@ _E0_SOURCES = tuple(ga.BLADES.index(ga.BLADES[i][1:]) for i in _E0_TARGETS)
 _EXT_MAPS = ga.GRADES + tuple(5 + ga.GRADES[i] for i in _E0_SOURCES)  # (24,)
 _EXT_SOURCES = tuple(range(ga.DIM)) + _E0_SOURCES  # (24,)
 _EXT_TARGETS = tuple(range(ga.DIM)) + _E0_TARGETS  # (24,)
-_INNER = list(ga.INNER_PRODUCT_INDICES)
 
 
 def _types(group: Pin301, mv: int, s: int, batch_shape: tuple[int, ...]):
@@ -315,7 +314,8 @@ class GeometricAttention(nn.Module):
             dist = torch.cat(
                 [-c2.unsqueeze(-1), -w2.unsqueeze(-1), 2 * w.unsqueeze(-1) * coords], -1
             )
-        parts = [x[..., _INNER].flatten(-2), dist.flatten(-2)]
+        inner = x.index_select(-1, ga.table("inner_index", x.device))
+        parts = [inner.flatten(-2), dist.flatten(-2)]
         if s is not None:
             parts.append(s)
         return torch.cat(parts, -1)
