@@ -158,7 +158,22 @@ def test_attention_is_one_sdpa_call(monkeypatch):
     attn = GeometricAttention(3, 2, heads=4, head_mv=2, head_s=3)
     attn(torch.randn(2, 7, 3, 16), torch.randn(2, 7, 2))
     assert len(calls) == 1
-    assert calls[0] == (2, 4, 7, 2 * 13 + 3)  # (batch, heads, tokens, features)
+    assert calls[0] == (2, 4, 7, 2 * 16 + 3)  # (batch, heads, tokens, value width)
+
+
+def test_attention_memory_is_linear_in_tokens():
+    """No (tokens x tokens) tensor: SDPA's fused CPU kernel runs (it needs equal q/k/v widths;
+    the math fallback would allocate 4 heads x 2048^2 floats = 64 MB at 2048 tokens)."""
+    from erlangen.bench.ga import _peak_bytes
+
+    attn = GeometricAttention(2, 1, heads=4, head_mv=1, head_s=2)
+    peaks = []
+    for n in (1024, 2048):
+        x, s = torch.randn(1, n, 2, 16), torch.randn(1, n, 1)
+        with torch.no_grad():
+            peaks.append(_peak_bytes(lambda x=x, s=s: attn(x, s))[0])
+    assert peaks[1] < 2.5 * peaks[0], peaks  # quadratic memory would be 4x
+    assert peaks[1] < 8 * 2**20, peaks
 
 
 def test_padding_mask_makes_batches_of_different_sizes_exact():

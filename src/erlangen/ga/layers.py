@@ -353,13 +353,19 @@ class GeometricAttention(nn.Module):
         mask4 = _attention_mask(mask, attn_mask, lead, n)
         if mask4 is not None:
             mask4 = mask4.reshape(-1, *mask4.shape[len(lead) :])
+        # one width for q, k and v: the fused (flash / memory-efficient) kernels need it, and
+        # without them SDPA falls back to materialising the (n, n) logits. Zero padding leaves
+        # q . k unchanged; the scale is that of the unpadded features.
+        dq, dv = q.shape[-1], v.shape[-1]
+        width = max(dq, dv)
         out = F.scaled_dot_product_attention(
-            q.reshape(-1, H, n, q.shape[-1]),
-            k.reshape(-1, K, n, k.shape[-1]),
-            v.reshape(-1, K, n, v.shape[-1]),
+            F.pad(q, (0, width - dq)).reshape(-1, H, n, width),
+            F.pad(k, (0, width - dq)).reshape(-1, K, n, width),
+            F.pad(v, (0, width - dv)).reshape(-1, K, n, width),
             attn_mask=mask4,
+            scale=dq**-0.5,
             enable_gqa=K != H,
-        )
+        )[..., :dv]
         out = out.reshape(*lead, H, n, -1).movedim(-3, -2)  # (..., n, H, d)
         o_mv = out[..., : hm * ga.DIM].reshape(*lead, n, H * hm, ga.DIM)
         o_s = out[..., hm * ga.DIM :].reshape(*lead, n, H * hs) if hs else None
