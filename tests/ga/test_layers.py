@@ -264,3 +264,13 @@ def test_field_type_of_layers():
     assert isinstance(layer.in_type, MultivectorField) and layer.in_type.channels == 2
     y = layer(torch.randn(3, 4, 2, 16))
     assert y.shape == (3, 4, 1, 16)
+
+
+def test_float_attention_mask_combines_with_padding():
+    attn = GeometricAttention(2, 0, heads=2, head_mv=2, head_s=0).double()
+    x = torch.randn(2, 5, 2, 16, dtype=torch.float64)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    bias = torch.zeros(5, 5, dtype=torch.float64)
+    y_float = attn(x, mask=mask, attn_mask=bias)
+    torch.testing.assert_close(y_float, attn(x, mask=mask))
+    torch.testing.assert_close(y_float[1, :3], attn(x[1:, :3])[0])

@@ -353,14 +353,6 @@ def random_versors(
     return u.to(device) if device is not None else u
 
 
-def canonical_sign(u: Tensor) -> Tensor:
-    """``+-u`` with the first clearly non-zero component positive: one representative of the
-    pair ``{u, -u}``, which acts identically. ``(..., 16)``."""
-    big = u.abs() > 1e-9 * u.abs().amax(-1, keepdim=True).clamp_min(1e-300)
-    first = big.long().argmax(-1, keepdim=True)
-    return u * torch.sign(u.gather(-1, first))
-
-
 def _cayley_check() -> None:
     """Import-time sanity: the derived product is associative on basis blades."""
     for a, b, c in itertools.product(range(DIM), repeat=3):

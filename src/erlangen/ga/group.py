@@ -21,6 +21,13 @@ from ..fields import FieldType
 from ..fields.base import FieldTypeError, shape_error
 from ..groups import Group, Representation
 from . import algebra as ga
+from .embed import (
+    embed_point,
+    embed_reflection,
+    embed_rotation,
+    embed_translation,
+    extract_point,
+)
 
 
 class Pin301(Group):
@@ -58,8 +65,6 @@ class Pin301(Group):
         return ga.random_versors(n, generator, self._element_dtype(dtype), device)
 
     def generators(self, dtype=None, device=None):
-        from .embed import embed_reflection, embed_rotation, embed_translation
-
         dt = torch.float64
         half = math.sqrt(0.5)
         axis = torch.tensor([1.0, 2.0, -2.0], dtype=dt) / 3.0
@@ -110,8 +115,6 @@ class Pin301(Group):
     def euclidean_matrix(self, u: Tensor) -> Tensor:
         """The isometry of R^3 that ``u`` induces, as homogeneous matrices ``(..., 4, 4)``
         ``[[R, t], [0, 1]]`` (elements of erlangen's ``E(3)``); ``det R = -1`` for odd ``u``."""
-        from .embed import embed_point, extract_point
-
         pts = torch.cat([torch.zeros(1, 3), torch.eye(3)]).to(u)  # origin, e_x, e_y, e_z
         moved = extract_point(ga.sandwich(u.unsqueeze(-2), embed_point(pts)))  # (..., 4, 3)
         t = moved[..., 0, :]

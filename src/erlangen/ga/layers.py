@@ -280,13 +280,13 @@ class GeometricAttention(nn.Module):
         self.head_mv, self.head_s = head_mv, head_s
         self.kv_heads = 1 if multi_query else heads
         self.out_mv = mv if out_mv is None else out_mv
-        self.out_s_ = s if out_s is None else out_s
+        self.out_s = s if out_s is None else out_s
         self.q_proj = EquiLinear(mv, heads * head_mv, s, heads * head_s)
         self.kv_proj = EquiLinear(mv, 2 * self.kv_heads * head_mv, s, 2 * self.kv_heads * head_s)
-        self.o_proj = EquiLinear(heads * head_mv, self.out_mv, heads * head_s, self.out_s_)
+        self.o_proj = EquiLinear(heads * head_mv, self.out_mv, heads * head_s, self.out_s)
         group = Pin301()
         self.in_type = _types(group, mv, s, (2, 5))
-        self.out_type = _types(group, self.out_mv, self.out_s_, (2, 5))
+        self.out_type = _types(group, self.out_mv, self.out_s, (2, 5))
 
     @staticmethod
     def _qk_features(x: Tensor, s: Tensor | None, query: bool) -> Tensor:
@@ -387,10 +387,8 @@ def _attention_mask(
             out = am
         elif am.dtype == torch.bool:
             out = out & am
-        else:
-            out = am + torch.zeros((), dtype=am.dtype, device=am.device).masked_fill(
-                ~out, -math.inf
-            )
+        else:  # additive float mask: padded keys get -inf
+            out = torch.where(out, am, torch.tensor(-math.inf, dtype=am.dtype, device=am.device))
     return out.expand(*lead, *out.shape[len(lead) :])
 
 
@@ -425,14 +423,14 @@ class GATrBlock(nn.Module):
 
     def forward(self, x, scalars=None, mask=None, attn_mask=None):
         s = scalars
-        h = self.attn(*_as_pair(self.norm1(x, s)), mask=mask, attn_mask=attn_mask)
-        h_mv, h_s = _as_pair(h)
-        x = x + h_mv
-        s = s + h_s if s is not None else None
-        h = self.linear(*_as_pair(self.gelu(*_as_pair(self.bilinear(*_as_pair(self.norm2(x, s)))))))
-        h_mv, h_s = _as_pair(h)
-        x = x + h_mv
-        s = s + h_s if s is not None else None
+        h, h_s = _as_pair(self.norm1(x, s))
+        h, h_s = _as_pair(self.attn(h, h_s, mask=mask, attn_mask=attn_mask))
+        x, s = x + h, (s + h_s if s is not None else None)
+        h, h_s = _as_pair(self.norm2(x, s))
+        h, h_s = _as_pair(self.bilinear(h, h_s))
+        h, h_s = _as_pair(self.gelu(h, h_s))
+        h, h_s = _as_pair(self.linear(h, h_s))
+        x, s = x + h, (s + h_s if s is not None else None)
         return _pack(x, s)
 
 
@@ -488,7 +486,6 @@ class GATr(nn.Module):
     ):
         super().__init__()
         self.in_mv, self.in_s, self.out_s = in_mv, in_s, out_s
-        hidden_s = hidden_s if (in_s or out_s or hidden_s) else 0
         self.linear_in = EquiLinear(in_mv, hidden_mv, in_s, hidden_s)
         self.blocks = nn.ModuleList(
             GATrBlock(hidden_mv, hidden_s, heads, head_mv, head_s, multi_query)
