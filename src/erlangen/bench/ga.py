@@ -10,6 +10,8 @@
   ``nn.Linear`` of the same real shape (our layer does 24/256 of its multiply-adds), and against
   the same equivariant map applied as one dense GEMM (the alternative implementation).
 
+Training-step times of the n-body models: ``python -m erlangen.bench.ga steps``.
+
 Memory: ``python -m erlangen.bench.ga memory`` measures the peak memory of
 :class:`~erlangen.ga.layers.GeometricAttention` (one SDPA call) and of an explicit
 ``softmax(q k^T) v`` at growing token counts with ``torch.profiler`` (``profile_memory``).
@@ -196,9 +198,49 @@ def attention_memory(tokens=(256, 512, 1024, 2048, 4096), mv: int = 8, heads: in
     return rows
 
 
+def nbody_step_times(batch: int = 64, bodies: int = 4, steps: int = 5) -> list[dict]:
+    """Milliseconds per Adam step (forward, backward, update) of the three n-body models at
+    their default sizes, on simulated data; median of ``steps`` steps after 3 warm-up steps."""
+    import statistics
+    import time
+
+    from ..data.nbody import generate
+    from ..ga.models import GATrNBody, MLPNBody, TransformerNBody
+
+    data = generate(batch, bodies=bodies, seed=1)
+    m, x, v, y = (
+        torch.from_numpy(data[k]).float() for k in ("masses", "positions", "velocities", "targets")
+    )
+    rows = []
+    for name, factory in (
+        ("gatr-nbody", GATrNBody),
+        ("transformer-nbody", TransformerNBody),
+        ("mlp-nbody", lambda: MLPNBody(bodies=bodies)),
+    ):
+        torch.manual_seed(0)
+        model = factory()
+        opt = torch.optim.Adam(model.parameters(), lr=3e-4)
+        times = []
+        for i in range(3 + steps):
+            start = time.perf_counter()
+            opt.zero_grad()
+            (model(m, x, v) - y).square().mean().backward()
+            opt.step()
+            if i >= 3:
+                times.append(time.perf_counter() - start)
+        params = sum(p.numel() for p in model.parameters())
+        rows.append({"model": name, "params": params, "ms": 1e3 * statistics.median(times)})
+    return rows
+
+
 def _main(argv: list[str]) -> None:
+    if argv[:1] == ["steps"]:
+        print(f"{'model':<20} {'params':>9} {'ms per Adam step':>17}")
+        for r in nbody_step_times():
+            print(f"{r['model']:<20} {r['params']:>9} {r['ms']:>17.0f}")
+        return
     if argv[:1] != ["memory"]:
-        print("usage: python -m erlangen.bench.ga memory [TOKENS ...]")
+        print("usage: python -m erlangen.bench.ga memory [TOKENS ...] | steps")
         raise SystemExit(2)
     tokens = [int(a) for a in argv[1:]] or [256, 512, 1024, 2048, 4096]
     print(f"{'tokens':>7} {'SDPA peak MB':>13} {'kB/token':>9} {'explicit peak MB':>17}")

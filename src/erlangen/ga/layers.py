@@ -21,6 +21,31 @@ from .group import MultivectorField, Pin301, ScalarChannels, equi_linear_basis
 NUM_LINEAR_MAPS = 9
 
 
+def _blocks() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int, int], ...]]:
+    """Contiguous component ranges of the reference order: one per grade, and for each
+    ``k = 0..3`` the e0 map's ``(target start, stop, source start, stop)``: ``e0 e_A = e_{0A}``
+    sends the grade-k blades without e0 to the grade-(k+1) blades with e0 (which lead their
+    grade block), in the same order and without sign."""
+
+    def span(idx: list[int]) -> tuple[int, int]:
+        if idx != list(range(idx[0], idx[-1] + 1)):
+            raise AssertionError(f"components {idx} are not contiguous")
+        return idx[0], idx[-1] + 1
+
+    grades = tuple(span([i for i, g in enumerate(ga.GRADES) if g == k]) for k in range(5))
+    e0 = []
+    for k in range(4):
+        targets = [i for i, b in enumerate(ga.BLADES) if len(b) == k + 1 and b[0] == 0]
+        sources = [ga.BLADES.index(ga.BLADES[t][1:]) for t in targets]
+        e0.append((*span(targets), *span(sources)))
+        if e0[-1][0] != grades[k + 1][0]:
+            raise AssertionError("the e0 blades must lead their grade block")
+    return grades, tuple(e0)
+
+
+_GRADE_BLOCKS, _E0_BLOCKS = _blocks()
+
+
 def _types(group: Pin301, mv: int, s: int, batch_shape: tuple[int, ...]):
     mv_type = MultivectorField(group, mv, batch_shape)
     return (mv_type, ScalarChannels(group, s, batch_shape)) if s else mv_type
@@ -69,11 +94,12 @@ class EquiLinear(nn.Module):
 
     Notes
     -----
-    The 9 maps are assembled into the dense ``(out*16, in*16)`` matrix on each call (cost
-    independent of the number of tokens, :meth:`linear_map`) and applied as one GEMM. Only 24
-    of each ``16 x 16`` block are non-zero, but a per-component einsum doing just those
-    multiply-adds measured 3.8x slower on CPU than the dense GEMM; folding the scalar paths
-    into the same GEMM (concatenating the inputs) measured 15% slower than this.
+    The components of each grade are contiguous in the reference order, and so are the e0
+    blades of grade k + 1 and their partners of grade k. So the layer is 9 channel-mixing
+    GEMMs on component slices: ``24 * in * out`` multiply-adds per token, against
+    ``256 * in * out`` for the equivalent dense ``(out*16, in*16)`` matrix
+    (:meth:`linear_map`). Measured on CPU (1 thread, forward+backward): 1.3x faster than the
+    dense GEMM at 8192 tokens x 16 -> 16 channels, 3.4x at 256 tokens x 16 -> 64.
     """
 
     def __init__(self, in_mv: int, out_mv: int, in_s: int = 0, out_s: int = 0, bias: bool = True):
@@ -115,15 +141,22 @@ class EquiLinear(nn.Module):
         """Like ``forward`` but always returns ``(multivectors, scalars or None)``."""
         _check_mv(x, self.in_mv, "EquiLinear")
         _check_s(s, self.in_s, "EquiLinear")
-        # the 9 maps assembled into one dense (out*16, in*16) matrix, applied as one GEMM
-        W = self.linear_map().reshape(self.out_mv * ga.DIM, self.in_mv * ga.DIM)
-        y = (x.flatten(-2) @ W.t()).unflatten(-1, (self.out_mv, ga.DIM))
-        scalar = y[..., 0]
+        # per grade block: one channel-mixing GEMM over all its components (the 5 projections),
+        # then the 4 "e0 <x>_k" maps from the grade-k block into the e0 part of grade k + 1
+        w = self.weight
+        parts = [
+            torch.einsum("...ic,oi->...oc", x[..., a:b], w[..., k])
+            for k, (a, b) in enumerate(_GRADE_BLOCKS)
+        ]
         if self.s_to_mv is not None:
-            scalar = scalar + s @ self.s_to_mv.t()
+            parts[0] = parts[0] + (s @ self.s_to_mv.t()).unsqueeze(-1)
         if self.bias is not None:
-            scalar = scalar + self.bias
-        y = torch.cat([scalar.unsqueeze(-1), y[..., 1:]], -1)
+            parts[0] = parts[0] + self.bias.unsqueeze(-1)
+        pieces = [parts[0]]
+        for k, (ta, tb, sa, sb) in enumerate(_E0_BLOCKS):  # e0 blades lead each grade block
+            e0 = torch.einsum("...ic,oi->...oc", x[..., sa:sb], w[..., 5 + k])
+            pieces += [parts[k + 1][..., : tb - ta] + e0, parts[k + 1][..., tb - ta :]]
+        y = torch.cat(pieces, -1)
         out_s = None
         if self.out_s:
             out_s = x[..., 0] @ self.mv_to_s.t()
