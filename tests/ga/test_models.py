@@ -35,23 +35,11 @@ def test_gatr_nbody_is_not_reflection_equivariant():
     assert_not_equivariant(small_gatr(), in_type, out_type)
 
 
-def _permutation_types(n=5, b=2):
+def _permutation_types(n=5):
+    """Bodies permuted on axis 1; NodeField samples (2, n, channels) for node_dim=1."""
     S = Symmetric(n)
-    in_type = (
-        NodeField(S, channels=1, node_dim=1),
-        NodeField(S, channels=3, node_dim=1),
-        NodeField(S, channels=3, node_dim=1),
-    )
-    for t in in_type:  # sample (batch, bodies, channels)
-        t.sample = _batched(t, b)
+    in_type = tuple(NodeField(S, channels=c, node_dim=1) for c in (1, 3, 3))
     return in_type, NodeField(S, channels=3, node_dim=1)
-
-
-def _batched(t, b):
-    def sample(generator=None, dtype=torch.float64, device=None):
-        return torch.randn(b, t.num_nodes, t.channels, generator=generator, dtype=dtype)
-
-    return sample
 
 
 @pytest.mark.parametrize(
