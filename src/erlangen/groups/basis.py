@@ -7,8 +7,11 @@ The constraint is linear in ``W``. Written on the row-major vectorisation ``vec(
   every product of them);
 - for Lie groups, on the Lie-algebra generators ``d rho_out(X) W = W d rho_in(X)`` (connected
   component) plus the discrete generators (the other components, e.g. a reflection for O(n));
-- for a representation whose Lie-algebra differential is unknown, on a few random elements
-  (they generate a dense subgroup almost surely).
+- for a representation whose Lie-algebra differential is unknown, and for infinite groups that
+  are not Lie groups in erlangen's sense (no ``lie_algebra()``, e.g. Pin(3,0,1) acting on
+  multivectors), on a few random elements plus the generators (random elements generate a
+  dense subgroup almost surely). Float elements are requested in float64 so the constraints
+  are exact to rounding.
 
 The constraint matrices are stacked and the null space is read off a float64 SVD.
 
@@ -61,8 +64,19 @@ def _constraint_matrices(rep_in: Representation, rep_out: Representation) -> lis
         else:
             mats += [commutator(a, b) for a, b in zip(alg_out, alg_in)]
             elements = group.discrete_generators(torch.float64)
-    else:
+    elif group.is_finite:
         elements = group.generators()
+    else:
+        # an infinite group without a Lie algebra (e.g. Pin(3,0,1) on 16-component versors):
+        # its few notable generators may generate a discrete subgroup only (quarter turns), so
+        # add random elements, which generate a dense subgroup almost surely
+        gen = torch.Generator().manual_seed(1234)
+        elements = torch.cat(
+            [
+                group.sample(6, generator=gen, dtype=torch.float64),
+                group.generators(dtype=torch.float64),
+            ]
+        )
     if elements.shape[0] > 0:
         r_in = rep_in(elements, torch.float64)
         r_out = rep_out(elements, torch.float64)

@@ -1,0 +1,276 @@
+"""Every GA layer is Pin(3,0,1)-equivariant (float64, tight), and broken variants fail."""
+
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from erlangen.check import assert_equivariant, assert_not_equivariant, equivariance
+from erlangen.ga import algebra as ga
+from erlangen.ga.embed import embed_point
+from erlangen.ga.group import MultivectorField, Pin301, equi_linear_basis
+from erlangen.ga.layers import (
+    EquiLayerNorm,
+    EquiLinear,
+    GatedGELU,
+    GATr,
+    GATrBlock,
+    GeometricAttention,
+    GeometricBilinear,
+)
+
+LAYERS = {
+    "linear": lambda: EquiLinear(3, 4, in_s=2, out_s=5),
+    "linear-no-scalars": lambda: EquiLinear(3, 2),
+    "bilinear": lambda: GeometricBilinear(3, 4, in_s=2, out_s=3),
+    "gated-gelu": lambda: GatedGELU(3, 2),
+    "layernorm": lambda: EquiLayerNorm(3, 2),
+    "attention": lambda: GeometricAttention(3, 2, heads=2, head_mv=2, head_s=3),
+    "attention-multihead-no-scalars": lambda: GeometricAttention(
+        3, 0, heads=2, head_mv=2, head_s=0, multi_query=False
+    ),
+    "block": lambda: GATrBlock(4, 6, heads=2),
+    "gatr": lambda: GATr(2, 1, hidden_mv=6, in_s=1, out_s=2, hidden_s=8, blocks=2, heads=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_is_equivariant_float64(name):
+    torch.manual_seed(0)
+    report = assert_equivariant(LAYERS[name](), n=12)  # atol 1e-12, rtol 1e-10
+    assert report.max_rel < 1e-12
+
+
+def test_gatr_float32_within_documented_tolerance():
+    """A 2-block GATr in float32: relative error ~1e-6 measured; asserted at rtol 1e-4."""
+    torch.manual_seed(0)
+    net = GATr(2, 1, hidden_mv=8, in_s=1, out_s=1, hidden_s=16, blocks=2, heads=2)
+    report = assert_equivariant(net, dtype=torch.float32, atol=1e-5, rtol=1e-4)
+    assert report.max_rel < 1e-4
+
+
+def test_equilinear_spans_the_nine_maps():
+    torch.manual_seed(0)
+    layer = EquiLinear(2, 3, bias=False).double()
+    x = torch.randn(5, 2, 16, dtype=torch.float64)
+    basis = equi_linear_basis(dtype=torch.float64)
+    dense = torch.einsum("oib,bjk,nik->noj", layer.weight, basis, x)
+    torch.testing.assert_close(layer(x), dense)
+    torch.testing.assert_close(layer(x), torch.einsum("ojik,nik->noj", layer.linear_map(), x))
+
+
+def test_equilinear_scalar_paths():
+    layer = EquiLinear(2, 3, in_s=4, out_s=5).double()
+    x = torch.randn(7, 2, 16, dtype=torch.float64)
+    s = torch.randn(7, 4, dtype=torch.float64)
+    y, t = layer(x, s)
+    y0, _ = layer(x, torch.zeros_like(s))
+    diff = y - y0
+    assert diff[..., 1:].abs().max() == 0 and diff[..., 0].abs().max() > 0  # scalars -> scalar
+    x_ns = x.clone()
+    x_ns[..., 1:] = 0
+    _, t_ns = layer(x_ns, s)
+    torch.testing.assert_close(t, t_ns)  # only scalar components reach the scalar outputs
+    with pytest.raises(ValueError, match=r"\(\.\.\., 4\)"):
+        layer(x)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 2, 16\)"):
+        layer(torch.zeros(7, 3, 16, dtype=torch.float64), s)
+
+
+# --------------------------------------------------------------------- broken variants
+class ConstantReferenceBilinear(GeometricBilinear):
+    """Join with a constant reference e123 = 1: breaks mirror equivariance."""
+
+    def reference(self, x):
+        ref = torch.zeros(16, dtype=x.dtype)
+        ref[ga.E123] = 1.0
+        return ref
+
+
+def test_join_with_constant_reference_fails_under_reflections_only():
+    torch.manual_seed(0)
+    layer = ConstantReferenceBilinear(3, 4)
+    report = assert_not_equivariant(layer)
+    assert report.max_rel > 1e-2
+    # it is still equivariant under even versors (rotations and translations)
+    u = Pin301().sample(40, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    even = u[~ga.is_odd(u)]
+    report = equivariance(layer, elements=even)
+    assert [r.passed for r in report.rows if r.kind == "given"] == [True]
+
+
+class BiasEverywhere(EquiLinear):
+    def forward(self, x, scalars=None):
+        y = super().forward(x, scalars)
+        return y + 0.5  # a bias on every component, e1 and e0 parts included
+
+
+class EuclideanNorm(EquiLayerNorm):
+    def forward(self, x, scalars=None):
+        return x / x.pow(2).sum(-1).mean(-1, keepdim=True).sqrt().unsqueeze(-1)  # sees e0
+
+
+class GateOnVector(GatedGELU):
+    def forward(self, x, scalars=None):
+        return x * F.gelu(x[..., 2:3])  # gate on e1: not invariant
+
+
+class AllComponentAttention(GeometricAttention):
+    @staticmethod
+    def _qk_features(x, s, query):
+        return x.flatten(-2)  # dot product over all 16 components, e0 parts included
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda: BiasEverywhere(3, 4),
+        lambda: EuclideanNorm(3),
+        lambda: GateOnVector(3),
+        lambda: AllComponentAttention(3, 0, heads=2, head_mv=2, head_s=0),
+    ],
+    ids=["bias-everywhere", "euclidean-norm", "gate-on-e1", "attention-all-components"],
+)
+def test_broken_variants_fail(broken):
+    torch.manual_seed(0)
+    assert_not_equivariant(broken())
+
+
+# --------------------------------------------------------------------- attention
+def test_distance_features_give_minus_squared_distance():
+    p = torch.randn(6, 3, dtype=torch.float64)
+    x = embed_point(p).unsqueeze(-2)  # (6, 1, 16)
+    q = GeometricAttention._qk_features(x, None, query=True)[:, 8:]
+    k = GeometricAttention._qk_features(x, None, query=False)[:, 8:]
+    torch.testing.assert_close(q @ k.T, -(torch.cdist(p, p) ** 2))
+
+
+def test_attention_is_one_sdpa_call(monkeypatch):
+    calls = []
+    real = F.scaled_dot_product_attention
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", counting)
+    attn = GeometricAttention(3, 2, heads=4, head_mv=2, head_s=3)
+    attn(torch.randn(2, 7, 3, 16), torch.randn(2, 7, 2))
+    assert len(calls) == 1
+    assert calls[0] == (2, 4, 7, 2 * 16 + 3)  # (batch, heads, tokens, value width)
+
+
+def test_attention_memory_is_linear_in_tokens():
+    """No (tokens x tokens) tensor: SDPA's fused CPU kernel runs (it needs equal q/k/v widths;
+    the math fallback would allocate 4 heads x 2048^2 floats = 64 MB at 2048 tokens)."""
+    from erlangen.bench.ga import _peak_bytes
+
+    attn = GeometricAttention(2, 1, heads=4, head_mv=1, head_s=2)
+    peaks = []
+    for n in (1024, 2048):
+        x, s = torch.randn(1, n, 2, 16), torch.randn(1, n, 1)
+        with torch.no_grad():
+            peaks.append(_peak_bytes(lambda x=x, s=s: attn(x, s))[0])
+    assert peaks[1] < 2.5 * peaks[0], peaks  # quadratic memory would be 4x
+    assert peaks[1] < 8 * 2**20, peaks
+
+
+def test_padding_mask_makes_batches_of_different_sizes_exact():
+    torch.manual_seed(0)
+    net = GATr(1, 1, hidden_mv=4, in_s=1, out_s=1, hidden_s=4, blocks=2, heads=2).double()
+    x = torch.randn(2, 6, 1, 16, dtype=torch.float64)
+    s = torch.randn(2, 6, 1, dtype=torch.float64)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 4:] = False  # the second system has 4 tokens
+    y, t = net(x, s, mask=mask)
+    y_alone, t_alone = net(x[1:, :4], s[1:, :4])
+    torch.testing.assert_close(y[1, :4], y_alone[0])
+    torch.testing.assert_close(t[1, :4], t_alone[0])
+    y_full, _ = net(x[:1], s[:1])
+    torch.testing.assert_close(y[0], y_full[0])
+    with pytest.raises(ValueError, match="mask must have shape"):
+        net(x, s, mask=mask[:, :5])
+
+
+def test_block_diagonal_attention_mask():
+    attn = GeometricAttention(2, 0, heads=2, head_mv=2, head_s=0).double()
+    x = torch.randn(6, 2, 16, dtype=torch.float64)  # unbatched: two systems of 3 tokens
+    blocks = torch.block_diag(torch.ones(3, 3), torch.ones(3, 3)).bool()
+    y = attn(x, attn_mask=blocks)
+    torch.testing.assert_close(y[:3], attn(x[:3]))
+    torch.testing.assert_close(y[3:], attn(x[3:]))
+
+
+# --------------------------------------------------------------------- training machinery
+def test_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    net = GATr(1, 1, hidden_mv=4, in_s=1, out_s=1, hidden_s=4, blocks=2, heads=2).double()
+    x = torch.randn(2, 5, 1, 16, dtype=torch.float64)
+    s = torch.randn(2, 5, 1, dtype=torch.float64)
+    grads = []
+    for flag in (False, True):
+        net.checkpoint = flag
+        net.zero_grad()
+        y, t = net(x, s)
+        (y.square().sum() + t.sum()).backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
+
+
+def test_bf16_autocast_keeps_norms_in_float32(monkeypatch):
+    torch.manual_seed(0)
+    net = GATr(1, 1, hidden_mv=8, in_s=1, out_s=1, hidden_s=8, blocks=2, heads=2)
+    x, s = torch.randn(2, 8, 1, 16), torch.randn(2, 8, 1)
+    seen = []
+    real = ga.squared_norm
+
+    def spy(t):
+        seen.append(t.dtype)
+        return real(t)
+
+    monkeypatch.setattr(ga, "squared_norm", spy)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, _ = net(x, s)
+    assert seen and all(d == torch.float32 for d in seen)
+    y32, _ = net(x, s)
+    assert torch.isfinite(y.float()).all()
+    rel = (y.float() - y32).norm() / y32.norm()
+    assert rel < 0.1, rel  # bf16 has 8 bits of mantissa
+
+
+def _compile_small():
+    torch.manual_seed(0)
+    net = GATr(1, 1, hidden_mv=4, in_s=1, out_s=1, hidden_s=4, blocks=1, heads=2)
+    x, s = torch.randn(2, 5, 1, 16), torch.randn(2, 5, 1)
+    compiled = torch.compile(net)
+    y, t = compiled(x, s)
+    y_ref, t_ref = net(x, s)
+    torch.testing.assert_close(y, y_ref, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(t, t_ref, atol=1e-5, rtol=1e-4)
+    y.sum().backward()
+
+
+@pytest.mark.slow
+def test_torch_compile_matches_eager():
+    start = time.perf_counter()
+    _compile_small()
+    print(f"compile + run: {time.perf_counter() - start:.1f} s")
+
+
+def test_field_type_of_layers():
+    layer = GATr(2, 1, hidden_mv=4, in_s=0, out_s=0, hidden_s=0, blocks=1, heads=2)
+    assert isinstance(layer.in_type, MultivectorField) and layer.in_type.channels == 2
+    y = layer(torch.randn(3, 4, 2, 16))
+    assert y.shape == (3, 4, 1, 16)
+
+
+def test_float_attention_mask_combines_with_padding():
+    attn = GeometricAttention(2, 0, heads=2, head_mv=2, head_s=0).double()
+    x = torch.randn(2, 5, 2, 16, dtype=torch.float64)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    bias = torch.zeros(5, 5, dtype=torch.float64)
+    y_float = attn(x, mask=mask, attn_mask=bias)
+    torch.testing.assert_close(y_float, attn(x, mask=mask))
+    torch.testing.assert_close(y_float[1, :3], attn(x[1:, :3])[0])
