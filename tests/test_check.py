@@ -169,3 +169,17 @@ def test_errors():
         equivariance(lambda x: x, v, (v, v))
     with pytest.raises(TypeError, match="FieldType"):
         equivariance(lambda x: x, "image", "image")
+
+
+def test_keyword_arguments_pass_through():
+    G = Symmetric(5)
+    v = VectorField(standard(G))
+
+    def scaled(x, scale, mask=None):
+        return x * scale if mask is None else x * scale * mask
+
+    report = equivariance(scaled, v, v, kwargs={"scale": torch.tensor(2.0)})
+    assert report.passed
+    # a mask tied to positions is not something the group ignores: the check says so
+    mask = torch.tensor([1.0, 0, 1, 1, 1])
+    assert not equivariance(scaled, v, v, kwargs={"scale": 2.0, "mask": mask}).passed

@@ -171,6 +171,7 @@ def equivariance(
     eval_mode: bool = True,
     device: torch.device | str | None = None,
     elements: Tensor | None = None,
+    kwargs: dict | None = None,
 ) -> EquivarianceReport:
     """Measure how far ``fn`` is from equivariance.
 
@@ -201,6 +202,9 @@ def equivariance(
         Where to run.
     elements : Tensor, optional
         Extra elements ``(k, *element_shape)`` to test, reported as kind ``"given"``.
+    kwargs : dict, optional
+        Keyword arguments passed unchanged on every call (masks, flags): things the group does
+        not act on. Floating tensors among them are cast to ``dtype``.
 
     Returns
     -------
@@ -224,6 +228,10 @@ def equivariance(
     for t, x in zip(in_types, xs):
         t.validate(x, "input")
 
+    call_kwargs = {
+        k: _cast(v, dtype, device) if isinstance(v, Tensor) else v
+        for k, v in (kwargs or {}).items()
+    }
     default_atol, default_rtol = DEFAULT_TOLERANCES.get(dtype, (1e-6, 1e-4))
     declared = [t.default_rtol(dtype) for t in in_types + out_types]
     declared = [r for r in declared if r is not None]
@@ -231,7 +239,7 @@ def equivariance(
     rtol = max([default_rtol, *declared]) if rtol is None else rtol
 
     with torch.no_grad():
-        ys = _as_tuple(fn(*xs))
+        ys = _as_tuple(fn(*xs, **call_kwargs))
         if len(ys) != len(out_types):
             raise ValueError(
                 f"{_name(fn)} returned {len(ys)} outputs but {len(out_types)} output types "
@@ -256,7 +264,7 @@ def equivariance(
             errs, rels, oks = [], [], []
             for g in batch:
                 xg = tuple(t.act(g, x) for t, x in zip(in_types, xs))
-                yg = _as_tuple(fn(*xg))
+                yg = _as_tuple(fn(*xg, **call_kwargs))
                 abs_err, scale = 0.0, 0.0
                 for t, y, y_of_gx in zip(out_types, ys, yg):
                     expected = t.compare_view(t.act(g, y))
