@@ -29,7 +29,7 @@ def private_cache(tmp_path_factory, monkeypatch):
 def tiny(monkeypatch):
     entry = registry.Entry("test-tiny", "test", "tiny", train_helpers.tiny_cnn)
     monkeypatch.setitem(registry.MODELS, "test-tiny", entry)
-    inv = registry.Entry("test-invariant", "test", "tiny, C4-invariant", train_helpers.invariant_cnn)
+    inv = registry.Entry("test-invariant", "test", "C4-invariant", train_helpers.invariant_cnn)
     monkeypatch.setitem(registry.MODELS, "test-invariant", inv)
 
 
@@ -41,8 +41,8 @@ def invoke(*args: str):
 def test_train_evaluate_and_resume(tmp_path):
     model = f"{HELPERS}:tiny_cnn"
     result, out = invoke(
-        "train", "digits-8x8", "--model", model, "--epochs", "1", "--train-size", "100",
-        "--seed", "5", "--lr", "0.01", "--augment", "--out", tmp_path, "--no-progress",
+        *"train digits-8x8 --epochs 1 --train-size 100 --seed 5 --lr 0.01 --augment".split(),
+        *("--model", model, "--out", tmp_path, "--no-progress"),
     )
     assert result.exit_code == 0, out
     (run_dir,) = tmp_path.iterdir()
@@ -62,8 +62,8 @@ def test_train_evaluate_and_resume(tmp_path):
 
 def test_model_options_reach_the_factory(tmp_path):
     result, out = invoke(
-        "train", "digits-8x8", "--model", f"{HELPERS}:tiny_cnn", "-o", "width=3",
-        "--epochs", "1", "--train-size", "50", "--out", tmp_path, "--no-progress",
+        *"train digits-8x8 -o width=3 --epochs 1 --train-size 50 --no-progress".split(),
+        *("--model", f"{HELPERS}:tiny_cnn", "--out", tmp_path),
     )
     assert result.exit_code == 0, out
     results = json.loads(next(tmp_path.iterdir()).joinpath("results.json").read_text())
@@ -84,8 +84,8 @@ def test_train_errors_are_clear(tmp_path):
 
 def test_nan_exits_with_a_message(tmp_path):
     result, out = invoke(
-        "train", "digits-8x8", "--model", f"{HELPERS}:nan_cnn", "-o", "after=0", "--epochs",
-        "2", "--train-size", "50", "--out", tmp_path, "--no-progress",
+        *"train digits-8x8 -o after=0 --epochs 2 --train-size 50 --no-progress".split(),
+        *("--model", f"{HELPERS}:nan_cnn", "--out", tmp_path),
     )
     assert result.exit_code == 1 and "not finite" in out
 
@@ -99,21 +99,20 @@ def test_demo_refuses_unknown_models(tmp_path):
 
 def test_demo_end_to_end_with_tiny_models(tiny, tmp_path):
     result, out = invoke(
-        "demo", "--models", "test-tiny,test-tiny+aug,test-invariant", "--sizes", "20,40",
-        "--steps", "2", "--out", tmp_path, "--device", "cpu",
+        *"demo --models test-tiny,test-tiny+aug,test-invariant --sizes 20,40 --steps 2".split(),
+        *("--out", tmp_path, "--device", "cpu"),
     )
     assert result.exit_code == 0, out
     (demo_dir,) = tmp_path.iterdir()
     assert demo_dir.name.startswith("demo-")
-    for name in ("results.json", "results.csv", "report.md", "error_vs_size.png",
-                 "equivariance.png", "samples.png"):
+    outputs = "results.json results.csv report.md error_vs_size.png equivariance.png samples.png"
+    for name in outputs.split():
         assert (demo_dir / name).is_file(), name
     doc = json.loads((demo_dir / "results.json").read_text())
     assert doc["complete"] and len(doc["runs"]) == 6
     rows = list(csv.DictReader((demo_dir / "results.csv").open()))
-    assert [(r["model"], r["train_size"]) for r in rows[:3]] == [
-        ("test-tiny", "20"), ("test-tiny+aug", "20"), ("test-invariant", "20"),
-    ]
+    first = [(r["model"], r["train_size"]) for r in rows[:3]]
+    assert first == [("test-tiny", "20"), ("test-tiny+aug", "20"), ("test-invariant", "20")]
     by_model = {r["model"]: r for r in doc["runs"] if r["train_size"] == 40}
     assert by_model["test-invariant"]["rot90_rel_error"] < 1e-12
     assert by_model["test-tiny"]["rot90_rel_error"] > 1e-3
