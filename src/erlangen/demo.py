@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as _dt
+import io
 import json
 import math
 import platform
@@ -31,9 +32,22 @@ import numpy as np
 import torch
 
 from . import __version__
-from .train import TrainConfig, evaluate_model, fit
+from .train import NonFiniteLossError, TrainConfig, fit, unique_dir
 
 AUGMENT_SUFFIX = "+aug"
+#: what :func:`erlangen.train.fit` measures that goes into the demo's table
+MEASURED = (
+    "test_accuracy",
+    "test_error",
+    "test_samples",
+    "params",
+    "rot90_rel_error",
+    "rot90_abs_error",
+    "rot90_agreement",
+    "rot45_rel_error",
+    "rot45_abs_error",
+    "rot45_agreement",
+)
 
 
 @dataclass(frozen=True)
@@ -74,20 +88,19 @@ class DemoPlan:
         Optimizer steps per run, whatever the size: ``epochs = ceil(steps / batches)``.
     batch_size, lr, optimizer, schedule
         The recipe shared by all runs.
-    probe_images : int
-        Test digits used by the symmetry probes.
+
+    The symmetry probes use the first 200 test digits (see :func:`erlangen.train.evaluate_model`).
     """
 
     task: str = "rotated-digits"
     contenders: tuple[str, ...] = ("z2cnn", "z2cnn+aug", "p4cnn")
     sizes: tuple[int, ...] = (100, 300, 1000)
     seeds: tuple[int, ...] = (0,)
-    steps: int = 250
-    batch_size: int = 64
+    steps: int = 400
+    batch_size: int = 32
     lr: float = 3e-3
     optimizer: str = "adam"
     schedule: str = "cosine"
-    probe_images: int = 200
 
     def epochs(self, size: int) -> int:
         batches = math.ceil(size / self.batch_size)
@@ -105,8 +118,8 @@ class DemoPlan:
 
 #: the default demo: under 10 minutes on 2 CPU cores
 DEFAULT_PLAN = DemoPlan()
-#: ``--full``: the whole training pool, more steps and three seeds
-FULL_PLAN = DemoPlan(sizes=(100, 300, 1000, 3000), seeds=(0, 1, 2), steps=1500)
+#: ``--full``: the whole training pool, five times the steps and three seeds
+FULL_PLAN = DemoPlan(sizes=(100, 300, 1000, 3000), seeds=(0, 1, 2), steps=2000)
 
 
 def check_models(plan: DemoPlan) -> None:
@@ -153,7 +166,7 @@ def run_demo(
     from .tasks import get_task
 
     task = get_task(plan.task)
-    out_dir = _new_dir(Path(out), "demo")
+    out_dir = unique_dir(Path(out), "demo")
     t_data = time.perf_counter()
     data = task.load(0)
     data_time = time.perf_counter() - t_data
@@ -180,25 +193,28 @@ def run_demo(
         )
         run_dir = out_dir / "runs" / f"{contender.label}-n{size}-seed{seed}"
         t0 = time.perf_counter()
-        fitted = fit(
-            config,
-            run_dir=run_dir,
-            progress=False,
-            evaluate=False,
-            callbacks=list(callbacks()) if callbacks else (),
-            task=task,
-            checkpoint_interval_s=60.0,
-        )
-        measured = evaluate_model(task, fitted.model, data, plan.probe_images)
+        try:
+            fitted = fit(
+                config,
+                run_dir=run_dir,
+                progress=False,
+                callbacks=list(callbacks()) if callbacks else (),
+                task=task,
+                checkpoint_interval_s=60.0,
+            )
+            metrics, status = fitted.metrics, "finished"
+        except NonFiniteLossError as e:  # one diverging run should not cost the others
+            metrics, status = {}, f"stopped: {e}"
         row = {
             "model": contender.label,
             "train_size": size,
             "seed": seed,
             "epochs": epochs,
-            "steps": fitted.metrics["steps"],
-            "train_time_s": fitted.metrics["train_time_s"],
+            "steps": metrics.get("steps"),
+            "train_time_s": metrics.get("train_time_s"),
             "wall_time_s": time.perf_counter() - t0,
-            **measured,
+            **{k: metrics.get(k) for k in MEASURED},
+            "status": status,
             "run_dir": str(run_dir.relative_to(out_dir)),
         }
         result.rows.append(row)
@@ -209,18 +225,6 @@ def run_demo(
     result.total_time_s = time.perf_counter() - t_start
     write_outputs(result, plan, device, data_time, final=True)
     return result
-
-
-def _new_dir(parent: Path, prefix: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path, k = parent / f"{prefix}-{stamp}", 1
-    while True:
-        try:
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except FileExistsError:
-            k += 1
-            path = parent / f"{prefix}-{stamp}-{k}"
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -239,7 +243,12 @@ COLUMNS = (
 
 
 def _cells(row: dict[str, Any]) -> list[str]:
-    return [fmt.format(row[key]) for key, _, fmt in COLUMNS]
+    cells = []
+    for key, _, fmt in COLUMNS:
+        value = row.get(key)
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        cells.append("-" if missing else fmt.format(value))
+    return cells
 
 
 def rich_table(rows: Sequence[dict[str, Any]], title: str = "erlangen demo"):
@@ -292,20 +301,16 @@ def write_outputs(
     }
     atomic_write_bytes(out / "results.json", (json.dumps(doc, indent=2) + "\n").encode())
     if result.rows:
-        keys = list(result.rows[0])
-        lines: list[str] = []
-
-        class _Sink:
-            def write(self, s: str) -> None:
-                lines.append(s)
-
-        writer = csv.DictWriter(_Sink(), fieldnames=keys, lineterminator="\n")
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(result.rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(result.rows)
-        atomic_write_bytes(out / "results.csv", "".join(lines).encode())
-    if final and result.rows:
-        plot_error_vs_size(result.rows, out / "error_vs_size.png")
-        plot_equivariance(result.rows, out / "equivariance.png")
+        atomic_write_bytes(out / "results.csv", text.getvalue().encode())
+    finished = [r for r in result.rows if r["status"] == "finished"]
+    if final and finished:
+        plot_error_vs_size(finished, out / "error_vs_size.png")
+        plot_equivariance(finished, out / "equivariance.png")
+    if final:
         (out / "report.md").write_text(report_markdown(result, plan, doc))
 
 
@@ -414,6 +419,32 @@ def save_digit_grid(images: torch.Tensor, labels: torch.Tensor, path: Path, cols
     plt.close(fig)
 
 
+def save_data_figure(path: str | Path, count: int = 10, seed: int = 0) -> None:
+    """The first ``count`` training digits upright (top row) and as the rotated-digits task
+    holds them (bottom row, with their angles), as PNG."""
+    from .data import digit_arrays
+
+    plt = _plt()
+    upright, rotated = digit_arrays(rotate=False, seed=seed), digit_arrays(rotate=True, seed=seed)
+    fig, axes = plt.subplots(2, count, figsize=(count * 0.9, 2.3))
+    for i in range(count):
+        for row, (data, title) in enumerate(
+            (
+                (upright, str(int(upright["y_train"][i]))),
+                (rotated, f"{math.degrees(rotated['angle_train'][i]):.0f}°"),
+            )
+        ):
+            ax = axes[row, i]
+            ax.imshow(data["x_train"][i], cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def report_markdown(result: DemoResult, plan: DemoPlan, doc: dict[str, Any]) -> str:
     env = doc["environment"]
     sizes = ", ".join(str(n) for n in plan.sizes)
@@ -434,7 +465,7 @@ def report_markdown(result: DemoResult, plan: DemoPlan, doc: dict[str, Any]) -> 
         f"- Recipe: {plan.optimizer}, lr {plan.lr:g}, {plan.schedule} schedule, batch "
         f"{plan.batch_size}, {plan.steps} optimizer steps per run "
         f"(epochs = ceil(steps / batches per epoch)).",
-        f"- Symmetry probes on {plan.probe_images} test digits in float64 with "
+        "- Symmetry probes on the first 200 test digits in float64 with "
         "`erlangen.check.equivariance`: `rot90` = quarter turns (90, 180, 270 degrees; exact "
         "pixel permutations, `ImageField(Cyclic(4))`), `rot45` = one 45-degree turn (bilinear, "
         "`ImageField(Cyclic(8))`); error = max |f(gx) - f(x)| / max |f(x)| over the digits; "
@@ -451,6 +482,13 @@ def report_markdown(result: DemoResult, plan: DemoPlan, doc: dict[str, Any]) -> 
         "Training digits (the first 40 of the nested order):",
         "",
         "![training digits](samples.png)",
+        "",
+        *[
+            f"- Stopped: {r['model']} with {r['train_size']} digits, seed {r['seed']}: "
+            f"{r['status']}"
+            for r in result.rows
+            if r["status"] != "finished"
+        ],
         "",
         "Every run keeps its config, checkpoint and logs under `runs/`; "
         "`erlangen evaluate runs/<run>` measures one again.",
@@ -495,7 +533,9 @@ def run_with_progress(plan: DemoPlan, out: str | Path, device: str, console) -> 
 
     def on_done(row):
         progress.advance(overall)
-        if not live:
+        if row["status"] != "finished":
+            console.print(f"[red]{row['model']} n={row['train_size']}: {row['status']}[/]")
+        elif not live:
             console.print(
                 f"{row['model']:>12} n={row['train_size']:<5} seed={row['seed']} "
                 f"test error {row['test_error']:.2%}  train {row['train_time_s']:.0f}s  "

@@ -390,26 +390,15 @@ class ClassifierModule(pl.LightningModule):
         if callable(aux_fn):
             aux = aux_fn()
             total = loss + aux
-            self.log("train/aux_loss", aux.detach(), on_step=False, on_epoch=True)
+            self.log("train/aux_loss", aux.detach(), on_epoch=True, on_step=False, sync_dist=True)
         self._check_finite(total, loss, batch_idx)
         acc = (logits.detach().argmax(-1) == y).float().mean()
-        bs = x.shape[0]
-        self.log(
-            "train/loss",
-            loss.detach(),
+        self.log_dict(
+            {"train/loss": loss.detach(), "train/acc": acc},
             on_epoch=True,
             on_step=False,
             prog_bar=True,
-            batch_size=bs,
-            sync_dist=True,
-        )
-        self.log(
-            "train/acc",
-            acc,
-            on_epoch=True,
-            on_step=False,
-            prog_bar=True,
-            batch_size=bs,
+            batch_size=x.shape[0],
             sync_dist=True,
         )
         return total
@@ -534,11 +523,10 @@ def _quiet_lightning() -> None:
 
 
 # ----------------------------------------------------------------------------- run folder
-def new_run_dir(out: str | os.PathLike, task: str, model: str) -> Path:
-    """``out/<task>-<model>-<YYYYmmdd-HHMMSS>`` (with ``-2``, ``-3``... if taken), created."""
-    tag = model.rsplit(":", 1)[-1] if ":" in model else model
+def unique_dir(parent: str | os.PathLike, prefix: str) -> Path:
+    """Create and return ``parent/<prefix>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... if taken)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(out) / f"{task}-{tag}-{stamp}"
+    base = Path(parent) / f"{prefix}-{stamp}"
     path, k = base, 1
     while True:
         try:
@@ -547,6 +535,12 @@ def new_run_dir(out: str | os.PathLike, task: str, model: str) -> Path:
         except FileExistsError:
             k += 1
             path = base.with_name(f"{base.name}-{k}")
+
+
+def new_run_dir(out: str | os.PathLike, task: str, model: str) -> Path:
+    """``out/<task>-<model>-<YYYYmmdd-HHMMSS>``, created; ``model`` may be a
+    ``module:factory`` spec (its factory name is used)."""
+    return unique_dir(out, f"{task}-{model.rsplit(':', 1)[-1]}")
 
 
 def _environment() -> dict[str, Any]:
@@ -620,7 +614,7 @@ def fit(
     out: str | os.PathLike = "runs",
     run_dir: str | os.PathLike | None = None,
     resume: bool = False,
-    progress: bool | str = True,
+    progress: bool = True,
     evaluate: bool = True,
     callbacks: Sequence[Any] = (),
     task: Task | None = None,
@@ -638,8 +632,8 @@ def fit(
         Use this folder instead of a new ``out/<task>-<model>-<time>``.
     resume : bool
         Continue ``run_dir`` from ``checkpoints/last.ckpt`` (see :func:`resume`).
-    progress : bool or str
-        Show Lightning's rich progress bar (``True``), nothing (``False``).
+    progress : bool
+        Show Lightning's rich progress bar.
     evaluate : bool
         Measure test accuracy and the task's symmetry probes at the end (rank 0).
     callbacks : sequence of lightning Callbacks
@@ -659,43 +653,45 @@ def fit(
     NonFiniteLossError
         When the loss or the parameters become NaN or infinite.
     """
-    _quiet_lightning()
     task = task or get_task(config.task)
     config = config.resolved(task)
     recipe = config.recipe(task)
     accelerator = _accelerator(config.device)
     created_group = _init_process_group(accelerator)
     try:
-        return _fit(
-            config,
-            task,
-            recipe,
-            accelerator,
-            out,
-            run_dir,
-            resume,
-            progress,
-            evaluate,
-            callbacks,
-            checkpoint_interval_s,
-        )
+        with warnings.catch_warnings():
+            _quiet_lightning()
+            return _fit(
+                config,
+                task,
+                recipe,
+                accelerator,
+                out=out,
+                run_dir=run_dir,
+                resume=resume,
+                progress=progress,
+                evaluate=evaluate,
+                callbacks=callbacks,
+                checkpoint_interval_s=checkpoint_interval_s,
+            )
     finally:
         if created_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
 
 def _fit(
-    config,
-    task,
-    recipe,
-    accelerator,
-    out,
-    run_dir,
-    resume,
-    progress,
-    evaluate,
-    callbacks,
-    checkpoint_interval_s,
+    config: TrainConfig,
+    task: Task,
+    recipe: Recipe,
+    accelerator: str,
+    *,
+    out: str | os.PathLike,
+    run_dir: str | os.PathLike | None,
+    resume: bool,
+    progress: bool,
+    evaluate: bool,
+    callbacks: Sequence[Any],
+    checkpoint_interval_s: float,
 ) -> FitResult:
     rank0 = _rank() == 0
     if run_dir is None:
@@ -818,7 +814,7 @@ def _tensorboard_available() -> bool:
 def resume(
     run_dir: str | os.PathLike,
     *,
-    progress: bool | str = True,
+    progress: bool = True,
     device: str | None = None,
     **kwargs: Any,
 ) -> FitResult:

@@ -61,7 +61,7 @@ ROTATED_DIGITS = Task(
     ),
     load=_rotated,
     models=DIGIT_MODELS,
-    recipe=Recipe(epochs=30, batch_size=64, lr=3e-3, optimizer="adam", schedule="cosine"),
+    recipe=Recipe(epochs=30, batch_size=32, lr=3e-3, optimizer="adam", schedule="cosine"),
 )
 
 DIGITS = Task(
