@@ -278,7 +278,7 @@ def _environment(device: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
-        "device": device,
+        "device": ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "finished": _dt.datetime.now().isoformat(timespec="seconds"),
     }
@@ -364,7 +364,7 @@ def plot_error_vs_size(rows: Sequence[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-#: relative errors below this are drawn at this height (log axis) and labelled exact
+#: relative errors below this (zero included) are drawn at this height on the log axis
 ERROR_FLOOR = 1e-16
 
 
@@ -383,7 +383,7 @@ def plot_equivariance(rows: Sequence[dict[str, Any]], path: Path) -> None:
         xs = np.arange(len(models)) + (k - 0.5) * width
         bars = ax.bar(xs, [max(v, ERROR_FLOOR) for v in vals], width, label=label)
         for bar, v in zip(bars, vals):
-            text = "exact" if v < 1e-12 else f"{v:.1e}"
+            text = f"{v:.1e}" if v > 0 else "0"
             ax.annotate(
                 text,
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),
