@@ -516,20 +516,20 @@ def run_with_progress(plan: DemoPlan, out: str | Path, device: str, console) -> 
     overall = progress.add_task("demo runs", total=len(plan.runs()))
     current = progress.add_task("", total=1)
 
+    label = {"text": ""}
+
     class EpochProgress(pl.Callback):
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             m = trainer.callback_metrics
             loss, acc = m.get("train/loss"), m.get("train/acc")
-            extra = f" loss {float(loss):.3f} acc {float(acc):.2f}" if loss is not None else ""
+            extra = f"  loss {float(loss):.3f} acc {float(acc):.2f}" if loss is not None else ""
             progress.update(
-                current,
-                completed=trainer.current_epoch + 1,
-                description=progress.tasks[current].fields.get("label", "") + extra,
+                current, completed=trainer.current_epoch + 1, description=label["text"] + extra
             )
 
     def on_start(i, total, contender, size, seed, epochs):
-        label = f"{contender.label} n={size} seed={seed}"
-        progress.reset(current, total=epochs, description=label, label=label)
+        label["text"] = f"{contender.label} n={size} seed={seed}"
+        progress.reset(current, total=epochs, description=label["text"])
 
     def on_done(row):
         progress.advance(overall)
