@@ -5,11 +5,18 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import platform
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
+
+if sys.argv[1:2] in (["train"], ["demo"], ["evaluate"]):
+    # Training on a shared machine: OpenMP threads that spin while they wait make a 2-thread
+    # run 3-6x slower as soon as another process wants the cores; sleeping threads do not.
+    # Read by the OpenMP runtime when torch loads it, so it is set before `import torch`.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
 import typer
@@ -243,11 +250,175 @@ def bench_cmd(
     console.print(f"results written to {path}")
 
 
+# ----------------------------------------------------------------------------- train
+def _parse_options(pairs: list[str] | None) -> dict:
+    """``KEY=VALUE`` pairs; values are read as JSON when they parse (numbers, true, lists)."""
+    import json
+
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option takes KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+@app.command()
+def train(
+    task: Annotated[
+        str | None, typer.Argument(help="task name (see `erlangen info`); omit with --resume")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="registered model name, or MODULE:FACTORY / FILE.py:FACTORY"),
+    ] = None,
+    train_size: Annotated[int | None, typer.Option(help="train on the first N samples")] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (default: the task's recipe)")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="batch size per process")] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="weight decay")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam, adamw or sgd")] = None,
+    schedule: Annotated[str | None, typer.Option(help="constant or cosine")] = None,
+    augment: Annotated[
+        bool | None, typer.Option("--augment/--no-augment", help="random rotations of inputs")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of initialisation and training")] = 0,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="model option KEY=VALUE")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue this run folder from its last checkpoint")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="parent folder of the run folder")] = Path("runs"),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train one model on one task; the run folder gets config, checkpoints, logs, results."""
+    from . import train as training
+
+    try:
+        if resume is not None:
+            recorded = training.read_config(resume)
+            if task is not None and task != recorded.task:
+                raise ValueError(f"{resume} is a run of task {recorded.task!r}, not {task!r}")
+            if model is not None and model != recorded.model:
+                raise ValueError(f"{resume} is a run of model {recorded.model!r}, not {model!r}")
+            result = training.resume(resume, progress=progress, device=device)
+        else:
+            if task is None or model is None:
+                raise ValueError("give a TASK and --model NAME (or --resume RUN_DIR)")
+            from .registry import get_model
+            from .tasks import get_task
+
+            get_task(task)
+            if ":" not in model:
+                get_model(model)
+            config = training.TrainConfig(
+                task=task,
+                model=model,
+                model_options=_parse_options(option),
+                train_size=train_size,
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                optimizer=optimizer,
+                schedule=schedule,
+                augment=augment,
+                seed=seed,
+                device=device,
+            )
+            result = training.fit(config, out=out, progress=progress)
+    except KeyError as e:
+        raise _fail(str(e.args[0])) from e
+    except training.NonFiniteLossError as e:
+        raise _fail(str(e), code=1) from e
+    except (ValueError, TypeError, FileNotFoundError, training.CheckpointError) as e:
+        raise _fail(str(e)) from e
+    if result.metrics:
+        _print_metrics(f"{result.config.model} on {result.config.task}", result.metrics)
+        console.print(f"run folder: {result.run_dir}")
+
+
+def _print_metrics(title: str, metrics: dict) -> None:
+    from rich.table import Table
+
+    t = Table(title=title, show_header=False)
+    for key, value in metrics.items():
+        if key in ("weight_digests",):
+            continue
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        t.add_row(key, str(value))
+    console.print(t)
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder written by `erlangen train`")],
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+) -> None:
+    """Re-load a run's checkpoint and config; report test accuracy and equivariance error."""
+    from . import train as training
+
+    try:
+        metrics = training.evaluate_run(run_dir, device=device)
+    except KeyError as e:
+        raise _fail(str(e.args[0])) from e
+    except (ValueError, FileNotFoundError, training.CheckpointError) as e:
+        raise _fail(str(e)) from e
+    _print_metrics(f"evaluation of {run_dir}", metrics)
+
+
 # ----------------------------------------------------------------------------- demo
 @app.command()
-def demo() -> None:
-    """The main job. Until the grids family lands it is the tour of built-in layers."""
-    tour()
+def demo(
+    models: Annotated[
+        str | None,
+        typer.Option(help="comma-separated models; NAME+aug adds rotation augmentation"),
+    ] = None,
+    sizes: Annotated[str | None, typer.Option(help="comma-separated training-set sizes")] = None,
+    seeds: Annotated[int | None, typer.Option(help="seeds per (model, size)")] = None,
+    steps: Annotated[int | None, typer.Option(help="optimizer steps per run")] = None,
+    full: Annotated[
+        bool, typer.Option(help="the long version: sizes up to 3000, 3 seeds, 1500 steps")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="parent folder of demo-<time>/")] = Path("runs"),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """The main job: Z2CNN, Z2CNN + augmentation and P4CNN on rotated digits at several
+    training-set sizes; accuracy, parameters, time and rotation-equivariance error."""
+    import dataclasses
+
+    from . import demo as demo_mod
+
+    plan = demo_mod.FULL_PLAN if full else demo_mod.DEFAULT_PLAN
+    try:
+        changes: dict = {}
+        if models:
+            changes["contenders"] = tuple(m.strip() for m in models.split(",") if m.strip())
+        if sizes:
+            changes["sizes"] = tuple(int(n) for n in sizes.split(","))
+        if seeds is not None:
+            changes["seeds"] = tuple(range(seeds))
+        if steps is not None:
+            changes["steps"] = steps
+        plan = dataclasses.replace(plan, **changes)
+        demo_mod.check_models(plan)
+    except KeyError as e:
+        raise _fail(str(e.args[0])) from e
+    except ValueError as e:
+        raise _fail(f"--sizes takes integers separated by commas ({e})") from e
+    result = demo_mod.run_with_progress(plan, out=out, device=device, console=console)
+    console.print(demo_mod.rich_table(result.rows, title=f"erlangen demo ({plan.task})"))
+    console.print(
+        f"finished in {result.total_time_s / 60:.1f} min; results, plots and report.md in "
+        f"{result.out_dir}"
+    )
 
 
 def main() -> None:  # pragma: no cover - entry point

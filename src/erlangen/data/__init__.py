@@ -1,5 +1,47 @@
-"""Datasets: generators and loaders, cached on disk."""
+"""Datasets: generators and loaders, cached on disk.
+
+- :mod:`~erlangen.data.digits`: rotated digits (5,000 real MNIST digits, randomly rotated,
+  cached), the upright variant and scikit-learn's 8 x 8 digits.
+- :mod:`~erlangen.data.files`: loaders for files users download (official rotated MNIST
+  ``.amat``, MNIST IDX).
+"""
 
 from .cache import atomic_write_bytes, cache_dir, cached_arrays
+from .digits import (
+    ImageSplits,
+    digit_arrays,
+    load_mnist_5k,
+    mask_loss,
+    nested_stratified_order,
+    rotate_images,
+    rotated_digits,
+    sklearn_digits,
+)
+from .files import (
+    DataFileError,
+    load_amat,
+    load_mnist_idx,
+    load_rotated_mnist,
+    read_idx,
+    write_idx,
+)
 
-__all__ = ["atomic_write_bytes", "cache_dir", "cached_arrays"]
+__all__ = [
+    "DataFileError",
+    "ImageSplits",
+    "atomic_write_bytes",
+    "cache_dir",
+    "cached_arrays",
+    "digit_arrays",
+    "load_amat",
+    "load_mnist_5k",
+    "load_mnist_idx",
+    "load_rotated_mnist",
+    "mask_loss",
+    "nested_stratified_order",
+    "read_idx",
+    "rotate_images",
+    "rotated_digits",
+    "sklearn_digits",
+    "write_idx",
+]

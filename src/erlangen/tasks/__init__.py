@@ -1,0 +1,33 @@
+"""Tasks: data + metric + the models that compete + a default recipe.
+
+``TASKS`` maps a name to its :class:`Task`; ``erlangen train TASK --model NAME`` and
+``erlangen demo`` look tasks up here. A task is used through :func:`erlangen.train.fit`.
+"""
+
+from __future__ import annotations
+
+from .base import OPTIMIZERS, ROTATION_PROBES, SCHEDULES, Recipe, RotationProbe, Task
+from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
+
+TASKS: dict[str, Task] = {
+    t.name: t for t in (ROTATED_DIGITS, DIGITS, ROTATED_MNIST, SKLEARN_DIGITS)
+}
+
+
+def get_task(name: str) -> Task:
+    """The task registered as ``name``; ``KeyError`` listing the known ones otherwise."""
+    if name not in TASKS:
+        raise KeyError(f"unknown task {name!r}; available: {', '.join(sorted(TASKS))}")
+    return TASKS[name]
+
+
+__all__ = [
+    "OPTIMIZERS",
+    "ROTATION_PROBES",
+    "SCHEDULES",
+    "TASKS",
+    "Recipe",
+    "RotationProbe",
+    "Task",
+    "get_task",
+]

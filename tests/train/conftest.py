@@ -1,0 +1,40 @@
+"""Shared fixtures of the training tests: a private data cache and the tiny test models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+import train_helpers  # noqa: E402
+
+from erlangen import registry  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Generated data go to a temporary cache, shared by the session."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ERLANGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture
+def tiny_models(monkeypatch):
+    """Register the tiny models under test-only names for the duration of a test."""
+    for name, factory in (
+        ("test-tiny", train_helpers.tiny_cnn),
+        ("test-invariant", train_helpers.invariant_cnn),
+        ("test-nan", train_helpers.nan_cnn),
+        ("test-aux", train_helpers.aux_cnn),
+    ):
+        entry = registry.Entry(name, "test", "tiny model for tests", factory)
+        monkeypatch.setitem(registry.MODELS, name, entry)
+    return train_helpers
+
+
+HELPERS_FILE = str(HERE / "train_helpers.py")

@@ -1,0 +1,89 @@
+"""Tiny models for the training tests (registered only inside the tests, never in the library).
+
+``python -m erlangen.cli train digits-8x8 --model tests/train/train_helpers.py:tiny_cnn``
+reaches them from a subprocess.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from erlangen.fields import ImageField, InvariantField
+from erlangen.groups import Cyclic
+
+
+class TinyCNN(nn.Module):
+    """conv 3x3 -> batch norm -> ReLU -> dropout -> 4x4 average pool -> linear:
+    ``(B, C, H, W) -> (B, num_classes)``."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 8):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.norm = nn.BatchNorm2d(width)
+        self.drop = nn.Dropout(0.1)
+        self.pool = nn.AdaptiveAvgPool2d(4)
+        self.head = nn.Linear(width * 16, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.drop(torch.relu(self.norm(self.conv(x))))
+        return self.head(self.pool(h).flatten(1))
+
+
+class RotationAveraged(nn.Module):
+    """Logits averaged over the four quarter turns of the input: exactly C4-invariant."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.in_type = ImageField(Cyclic(4), 1)
+        self.out_type = InvariantField(Cyclic(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(self.inner(torch.rot90(x, k, (-2, -1))) for k in range(4)) / 4
+
+
+class NaNAfter(TinyCNN):
+    """Returns NaN logits from training step ``after`` on (counts forward calls in training)."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, after: int = 5):
+        super().__init__(in_channels, num_classes)
+        self.after = after
+        self.calls = 0
+
+    def forward(self, x):
+        y = super().forward(x)
+        if self.training:
+            self.calls += 1
+            if self.calls > self.after:
+                y = y * float("nan")
+        return y
+
+
+class WithAuxiliary(TinyCNN):
+    """A tiny CNN with an extra parameter that only ``auxiliary_loss`` touches: it is pulled
+    towards ``target`` exactly when the trainer adds the auxiliary loss to the task loss."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, target: float = 3.0):
+        super().__init__(in_channels, num_classes)
+        self.extra = nn.Parameter(torch.zeros(()))
+        self.target = target
+
+    def auxiliary_loss(self) -> torch.Tensor:
+        return (self.extra - self.target) ** 2
+
+
+def tiny_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
+    return TinyCNN(in_channels, num_classes, **options)
+
+
+def invariant_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
+    return RotationAveraged(TinyCNN(in_channels, num_classes, **options))
+
+
+def nan_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
+    return NaNAfter(in_channels, num_classes, **options)
+
+
+def aux_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
+    return WithAuxiliary(in_channels, num_classes, **options)
