@@ -60,7 +60,8 @@ from lightning.pytorch.callbacks import RichProgressBar
 from torch import Tensor, nn
 
 from . import __version__
-from .data import ImageSplits, rotate_images
+from .data import ImageSplits
+from .fields import rotate_images
 from .tasks import Recipe, Task, get_task
 
 CONFIG_FILE = "config.json"
@@ -382,7 +383,7 @@ class ClassifierModule(pl.LightningModule):
         x, y = batch
         if self.recipe.augment:
             angles = torch.rand(x.shape[0], generator=self._aug_gen, dtype=torch.float64)
-            x = rotate_images(x, (2 * math.pi * angles).to(x.device))
+            x = rotate_images(x, (2 * math.pi * angles).to(x.device), mode="bilinear")
         logits = self.model(x)
         loss = F.cross_entropy(logits, y)
         total = loss

@@ -13,7 +13,6 @@ from .digits import (
     load_mnist_5k,
     mask_loss,
     nested_stratified_order,
-    rotate_images,
     rotated_digits,
     sklearn_digits,
 )
@@ -40,7 +39,6 @@ __all__ = [
     "mask_loss",
     "nested_stratified_order",
     "read_idx",
-    "rotate_images",
     "rotated_digits",
     "sklearn_digits",
     "write_idx",

@@ -32,10 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..fields import disk_mask
+from ..fields import disk_mask, rotate_images
 from .cache import cached_arrays
 
 #: bump when the generator below changes, so cached files are rebuilt
@@ -78,50 +77,6 @@ def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     images = table[:, :784].reshape(-1, 28, 28).astype(np.uint8)
     labels = table[:, 784].astype(np.int64)
     return images, labels
-
-
-def rotate_images(x: Tensor, angles: Tensor, mode: str = "bilinear") -> Tensor:
-    """Rotate each image by its own angle about the image centre.
-
-    Same convention as :func:`erlangen.fields.rotate_image` (counter-clockwise as displayed,
-    centre at ``((H - 1) / 2, (W - 1) / 2)``, zeros where the source falls outside), but one
-    angle per image and one ``grid_sample`` call for the whole batch.
-
-    Parameters
-    ----------
-    x : Tensor
-        Images ``(batch, channels, H, W)``.
-    angles : Tensor
-        ``(batch,)`` angles in radians.
-    mode : str
-        ``grid_sample`` interpolation (``"bilinear"`` or ``"nearest"``).
-
-    Returns
-    -------
-    Tensor
-        ``(batch, channels, H, W)``, same dtype as ``x``.
-    """
-    if x.dim() != 4:
-        raise ValueError(f"rotate_images expects (batch, channels, H, W), got {tuple(x.shape)}")
-    if angles.shape != (x.shape[0],):
-        raise ValueError(
-            f"rotate_images needs one angle per image: angles of shape ({x.shape[0]},), "
-            f"got {tuple(angles.shape)}"
-        )
-    B, _, H, W = x.shape
-    dtype = x.dtype if x.is_floating_point() else torch.float32
-    hy, hx = max((H - 1) / 2, 1e-12), max((W - 1) / 2, 1e-12)
-    ys = (H - 1) / 2 - torch.arange(H, dtype=dtype, device=x.device)
-    xs = torch.arange(W, dtype=dtype, device=x.device) - (W - 1) / 2
-    py, px = torch.meshgrid(ys, xs, indexing="ij")  # (H, W), y up
-    c = torch.cos(angles).to(dtype=dtype, device=x.device).view(B, 1, 1)
-    s = torch.sin(angles).to(dtype=dtype, device=x.device).view(B, 1, 1)
-    # each output pixel p reads the source q = R(-angle) p
-    qx = c * px + s * py
-    qy = -s * px + c * py
-    grid = torch.stack([qx / hx, -qy / hy], dim=-1)  # (B, H, W, 2), grid_sample's (u, v)
-    out = F.grid_sample(x.to(dtype), grid, mode=mode, padding_mode="zeros", align_corners=True)
-    return out.to(x.dtype)
 
 
 def nested_stratified_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -171,7 +126,7 @@ def _build_digits(seed: int, rotate: bool, test_per_class: int) -> dict[str, np.
     angles = np.zeros(len(order), dtype=np.float64)
     if rotate:
         angles = rng.uniform(0.0, 2.0 * math.pi, size=len(order))
-        x = rotate_images(x.double(), torch.from_numpy(angles)).float() * mask
+        x = rotate_images(x.double(), torch.from_numpy(angles), mode="bilinear").float() * mask
     x = x.squeeze(1).numpy()
     n_train = len(train_idx)
     return {

@@ -12,6 +12,7 @@ from .image import (
     disk_mask,
     radial_taper,
     rotate_image,
+    rotate_images,
     transform_image,
 )
 from .points import PositionField
@@ -32,5 +33,6 @@ __all__ = [
     "invariant",
     "radial_taper",
     "rotate_image",
+    "rotate_images",
     "transform_image",
 ]

@@ -82,25 +82,62 @@ def rotate_image(
 
 
 def _resample(x: Tensor, angle: float, reflect: bool, mode: str) -> Tensor:
-    H, W = x.shape[-2:]
+    lead = x.shape[:-2]
+    flat = x.reshape(-1, 1, *x.shape[-2:])
+    angles = torch.full((flat.shape[0],), angle, dtype=torch.float64)
+    out = rotate_images(flat, angles, reflect=reflect, mode=mode)
+    return out.reshape(*lead, *x.shape[-2:])
+
+
+def rotate_images(
+    x: Tensor, angles: Tensor, reflect: bool = False, mode: str = "bicubic"
+) -> Tensor:
+    """Rotate each image by its own angle (always resampling), in one ``grid_sample`` call.
+
+    Same convention as :func:`rotate_image`: counter-clockwise as displayed, about the centre
+    ``((H - 1) / 2, (W - 1) / 2)``, zeros where the source falls outside, the mirror (when
+    ``reflect``) applied first.
+
+    Parameters
+    ----------
+    x : Tensor
+        Images ``(batch, channels, H, W)``.
+    angles : Tensor
+        ``(batch,)`` angles in radians.
+    reflect : bool
+        Mirror ``(x, y) -> (x, -y)`` before rotating.
+    mode : str
+        ``grid_sample`` interpolation: ``"bicubic"``, ``"bilinear"`` or ``"nearest"``.
+
+    Returns
+    -------
+    Tensor
+        ``(batch, channels, H, W)``, same dtype as ``x``.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"rotate_images expects (batch, channels, H, W), got {tuple(x.shape)}")
+    if angles.shape != (x.shape[0],):
+        raise ValueError(
+            f"rotate_images needs one angle per image: angles of shape ({x.shape[0]},), "
+            f"got {tuple(angles.shape)}"
+        )
+    B, _, H, W = x.shape
     dtype = x.dtype if x.is_floating_point() else torch.float32
     ys = (H - 1) / 2 - torch.arange(H, dtype=dtype, device=x.device)
     xs = torch.arange(W, dtype=dtype, device=x.device) - (W - 1) / 2
-    py, px = torch.meshgrid(ys, xs, indexing="ij")
-    # source point q = g^-1 p = F^m R(-angle) p
-    c, s = math.cos(angle), math.sin(angle)
+    py, px = torch.meshgrid(ys, xs, indexing="ij")  # (H, W), y up
+    c = torch.cos(angles.double()).to(dtype=dtype, device=x.device).view(B, 1, 1)
+    s = torch.sin(angles.double()).to(dtype=dtype, device=x.device).view(B, 1, 1)
+    # each output pixel p reads the source q = g^-1 p = F^m R(-angle) p
     qx = c * px + s * py
     qy = -s * px + c * py
     if reflect:
         qy = -qy
     u = qx / max((W - 1) / 2, 1e-12)
     v = -qy / max((H - 1) / 2, 1e-12)
-    grid = torch.stack([u, v], dim=-1)
-    lead = x.shape[:-2]
-    flat = x.reshape(-1, 1, H, W).to(dtype)
-    grid = grid.expand(flat.shape[0], H, W, 2)
-    out = F.grid_sample(flat, grid, mode=mode, padding_mode="zeros", align_corners=True)
-    return out.reshape(*lead, H, W).to(x.dtype)
+    grid = torch.stack([u, v], dim=-1)  # (B, H, W, 2): grid_sample's (u, v)
+    out = F.grid_sample(x.to(dtype), grid, mode=mode, padding_mode="zeros", align_corners=True)
+    return out.to(x.dtype)
 
 
 def disk_mask(
