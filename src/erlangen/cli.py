@@ -296,6 +296,10 @@ def train(
     out: Annotated[Path, typer.Option(help="parent folder of the run folder")] = Path("runs"),
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    transfer_from: Annotated[
+        Path | None,
+        typer.Option(help="run folder whose learned group actions are copied and frozen"),
+    ] = None,
 ) -> None:
     """Train one model on one task; the run folder gets config, checkpoints, logs, results."""
     from . import train as training
@@ -331,6 +335,7 @@ def train(
                 augment=augment,
                 seed=seed,
                 device=device,
+                transfer_from=str(transfer_from) if transfer_from is not None else None,
             )
             result = training.fit(config, out=out, progress=progress)
     except KeyError as e:
@@ -375,6 +380,34 @@ def evaluate(
 
 
 # ----------------------------------------------------------------------------- demo
+@app.command("inspect")
+def inspect_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder of a model with learned groups")],
+    out: Annotated[Path | None, typer.Option(help="folder for the figures")] = None,
+    patch: Annotated[int, typer.Option(help="index of the test image used as a patch")] = 0,
+) -> None:
+    """Draw what a learned-group model learned: the matrices A, their eigenvalues, the nearest
+    known actions (rotations, flips, shifts, pooling), A applied to a patch and to the filters."""
+    from . import train as training
+    from .grid import learned_layers
+    from .grid.inspect import inspect_model
+
+    try:
+        config, task, model = training.load_run(run_dir)
+    except (FileNotFoundError, ValueError, KeyError, training.CheckpointError) as e:
+        raise _fail(str(e)) from e
+    if not any(True for _ in learned_layers(model)):
+        raise _fail(f"{config.model} (in {run_dir}) has no learned-group layers to inspect")
+    data = task.load(config.data_seed)
+    if not 0 <= patch < data.x_test.shape[0]:
+        raise _fail(f"--patch must be in [0, {data.x_test.shape[0]}), got {patch}")
+    image = data.x_test[patch, 0]
+    folder = out or Path(run_dir) / "inspect"
+    summary = inspect_model(model, folder, patch=image)
+    console.print(summary["text"])
+    console.print(f"figures and numbers written to {folder}")
+
+
 @app.command()
 def demo(
     models: Annotated[

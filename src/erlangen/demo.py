@@ -93,7 +93,7 @@ class DemoPlan:
     """
 
     task: str = "rotated-digits"
-    contenders: tuple[str, ...] = ("z2cnn", "z2cnn+aug", "p4cnn")
+    contenders: tuple[str, ...] = ("z2cnn", "z2cnn+aug", "p4cnn", "lgcnn")
     sizes: tuple[int, ...] = (100, 300, 1000)
     seeds: tuple[int, ...] = (0,)
     steps: int = 400

@@ -104,6 +104,9 @@ class TrainConfig:
         Seeds the data set itself (split, order, rotation angles).
     device : str
         ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+    transfer_from : str, optional
+        A run folder whose learned group actions (the matrices ``A`` of the learned-group
+        layers) are copied into this model and frozen before training (knowledge transfer).
     """
 
     task: str
@@ -120,6 +123,7 @@ class TrainConfig:
     seed: int = 0
     data_seed: int = 0
     device: str = "auto"
+    transfer_from: str | None = None
 
     def recipe(self, task: Task) -> Recipe:
         """The task's recipe with this config's overrides."""
@@ -711,6 +715,9 @@ def _fit(
     data = task.load(config.data_seed)
     x, y = data.train_subset(config.train_size)
     model = build_model(config.model, task, config.model_options)
+    transferred = (
+        transfer_group_actions(model, config.transfer_from) if config.transfer_from else []
+    )
 
     if rank0:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -721,6 +728,8 @@ def _fit(
             record["environment"]["resumed_from"] = previous.get("environment")
         record["task"] = {"name": task.name, "description": task.description}
         record["train_samples"] = int(x.shape[0])
+        if transferred:
+            record["transferred_group_actions"] = transferred
         _write_json(cfg_path, record)
 
     module = ClassifierModule(model, recipe, x, y, config.seed)
@@ -870,6 +879,25 @@ def load_run(
     return config, task, model.to(device).eval()
 
 
+def transfer_group_actions(model: nn.Module, source_run: str | os.PathLike) -> list[str]:
+    """Copy the learned group actions of the model trained in ``source_run`` into ``model``
+    and freeze them; returns the names of the layers that received one.
+
+    Raises
+    ------
+    ValueError
+        When either model has no learned-group layers, or their layers do not match.
+    """
+    from .grid import learned_layers, load_group_actions
+
+    if not any(True for _ in learned_layers(model)):
+        raise ValueError("transfer_from needs a model with learned-group layers (e.g. lgcnn)")
+    _, _, source = load_run(source_run)
+    if not any(True for _ in learned_layers(source)):
+        raise ValueError(f"{source_run} holds no learned-group layers to transfer from")
+    return load_group_actions(model, source, freeze=True)
+
+
 def evaluate_run(run_dir: str | os.PathLike, device: str = "cpu") -> dict[str, Any]:
     """Re-load a run and measure it again; writes ``evaluation.json`` into the run folder."""
     config, task, model = load_run(run_dir, device)
@@ -896,5 +924,6 @@ __all__ = [
     "load_run",
     "read_config",
     "resume",
+    "transfer_group_actions",
     "weights_digest",
 ]
