@@ -5,6 +5,10 @@
 >>> result = fit(config)  # doctest: +SKIP
 >>> result.metrics["test_accuracy"]  # doctest: +SKIP
 
+The task (:class:`erlangen.tasks.Task`) supplies the data (a tuple of tensors per sample),
+the loss and the metrics; this module supplies the rest, the same for every task
+(:class:`TaskModule`).
+
 A run lives in its own folder, ``runs/<task>-<model>-<time>/``:
 
 - ``config.json``: the full resolved configuration (seed included) and the environment;
@@ -13,13 +17,14 @@ A run lives in its own folder, ``runs/<task>-<model>-<time>/``:
   the previous checkpoint intact; read back with ``torch.load(..., weights_only=True)``;
 - ``logs/session<k>/metrics.csv`` (and ``logs/tensorboard`` when tensorboard is installed):
   one CSV per start, so a resumed run keeps the earlier log;
-- ``results.json``: test accuracy, symmetry errors, parameter count and training time (or
-  why the run stopped).
+- ``results.json``: the task's metrics (test accuracy or MSE, symmetry errors), parameter
+  count, steps and training time (or why the run stopped).
 
 Determinism and resume: every source of randomness during training is re-seeded at the start
 of each epoch from ``(seed, epoch, rank)`` (the shuffling, the augmentation angles, dropout),
 so a run resumed from the checkpoint of epoch ``k`` continues exactly as the uninterrupted
-run would have.
+run would have. A run may be given in optimizer ``steps`` instead of epochs; it then stops
+after exactly that many steps (the last epoch cut short).
 
 Non-finite loss: the loss is checked at every step (on every rank, agreed through the
 process group) and the parameters before every checkpoint; a NaN or inf stops training with
@@ -54,15 +59,13 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-import torch.nn.functional as F
 from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from lightning.pytorch.callbacks import RichProgressBar
 from torch import Tensor, nn
 
 from . import __version__
-from .data import ImageSplits
-from .fields import rotate_images
-from .tasks import Recipe, Task, get_task
+from .tasks import Recipe, Task, TaskData, get_task
+from .tasks.base import count_parameters
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
@@ -89,15 +92,17 @@ class TrainConfig:
     task : str
         Name in :data:`erlangen.tasks.TASKS`.
     model : str
-        Name in :data:`erlangen.registry.MODELS`, or ``package.module:factory`` /
-        ``path/to/file.py:factory`` for a model of your own. Factories are called as
-        ``factory(in_channels=..., num_classes=..., **model_options)``.
+        Name in :data:`erlangen.registry.MODELS` (or one of the task's short names, recorded
+        resolved), or ``package.module:factory`` / ``path/to/file.py:factory`` for a model of
+        your own. Factories are called as ``factory(**task.model_kwargs(), **model_options)``
+        (``in_channels=..., num_classes=...`` for classification tasks).
     model_options : dict
-        Extra keyword arguments of the factory.
+        Extra keyword arguments of the factory, on top of the task's defaults for the model.
     train_size : int, optional
         Train on the first ``train_size`` samples (nested subsets); all when None.
-    epochs, batch_size, lr, weight_decay, optimizer, schedule, augment
-        Override the task's :class:`~erlangen.tasks.Recipe`.
+    epochs, steps, batch_size, lr, weight_decay, optimizer, schedule, augment
+        Override the task's :class:`~erlangen.tasks.Recipe` (give ``epochs`` or ``steps``,
+        not both).
     seed : int
         Seeds the model initialisation and all training randomness.
     data_seed : int
@@ -114,6 +119,7 @@ class TrainConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     train_size: int | None = None
     epochs: int | None = None
+    steps: int | None = None
     batch_size: int | None = None
     lr: float | None = None
     weight_decay: float | None = None
@@ -127,8 +133,16 @@ class TrainConfig:
 
     def recipe(self, task: Task) -> Recipe:
         """The task's recipe with this config's overrides."""
-        return task.recipe.replace(
+        if self.epochs is not None and self.steps is not None:
+            raise ValueError(
+                f"give epochs or steps, not both (got epochs={self.epochs}, steps={self.steps})"
+            )
+        base = task.recipe
+        if self.epochs is not None:  # epochs replace a recipe given in steps
+            base = dataclasses.replace(base, steps=None)
+        return base.replace(
             epochs=self.epochs,
+            steps=self.steps,
             batch_size=self.batch_size,
             lr=self.lr,
             weight_decay=self.weight_decay,
@@ -138,8 +152,15 @@ class TrainConfig:
         )
 
     def resolved(self, task: Task) -> TrainConfig:
-        """A copy with every recipe field filled in."""
-        return dataclasses.replace(self, **dataclasses.asdict(self.recipe(task)))
+        """A copy with every recipe field filled in (``epochs`` left None when the run is
+        given in steps), the model's short name resolved, and the task's default options for
+        the model merged under the given ones."""
+        recipe = dataclasses.asdict(self.recipe(task))
+        if recipe["steps"] is not None:
+            recipe["epochs"] = None
+        model = task.model_name(self.model)
+        options = {**task.model_options(model), **self.model_options}
+        return dataclasses.replace(self, model=model, model_options=options, **recipe)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -165,7 +186,8 @@ class FitResult:
 
 # ----------------------------------------------------------------------------- models
 def build_model(spec: str, task: Task, options: dict[str, Any] | None = None) -> nn.Module:
-    """Build ``spec`` (a registered name or ``module:factory``) for ``task``'s data."""
+    """Build ``spec`` (a registered name or ``module:factory``) for ``task``'s data: the
+    factory gets ``task.model_kwargs()`` and ``options``."""
     if ":" in spec:
         from .cli import load_factory
 
@@ -174,15 +196,10 @@ def build_model(spec: str, task: Task, options: dict[str, Any] | None = None) ->
         from .registry import get_model
 
         factory = get_model(spec).factory
-    model = factory(in_channels=task.in_channels, num_classes=task.num_classes, **(options or {}))
+    model = factory(**task.model_kwargs(), **(options or {}))
     if not isinstance(model, nn.Module):
         raise TypeError(f"model factory {spec!r} returned {type(model).__name__}, not nn.Module")
     return model
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def weights_digest(model: nn.Module, buffers: bool = True) -> str:
@@ -294,16 +311,19 @@ def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
 
 # ----------------------------------------------------------------------------- data
 class _TensorBatches(torch.utils.data.Dataset):
-    """Indexing with a tensor of indices returns a whole batch ``(x[idx], y[idx])``."""
+    """Indexing with a tensor of indices returns a whole batch ``(t[idx] for t in tensors)``."""
 
-    def __init__(self, x: Tensor, y: Tensor):
-        self.x, self.y = x, y
+    def __init__(self, tensors: Sequence[Tensor]):
+        sizes = {t.shape[0] for t in tensors}
+        if len(sizes) != 1:
+            raise ValueError(f"training tensors differ in their first axis: {sorted(sizes)}")
+        self.tensors = tuple(tensors)
 
     def __len__(self) -> int:
-        return self.x.shape[0]
+        return self.tensors[0].shape[0]
 
-    def __getitem__(self, idx: Tensor) -> tuple[Tensor, Tensor]:
-        return self.x[idx], self.y[idx]
+    def __getitem__(self, idx: Tensor) -> tuple[Tensor, ...]:
+        return tuple(t[idx] for t in self.tensors)
 
 
 class EpochBatchSampler(torch.utils.data.Sampler):
@@ -312,7 +332,9 @@ class EpochBatchSampler(torch.utils.data.Sampler):
     Every rank draws the same permutation of ``n`` indices (padded by repeating its start to
     a multiple of the world size), takes every ``world``-th index from its rank, and splits
     its share into ``ceil(share / batch_size)`` batches of nearly equal size (so no batch of
-    one sample reaches batch norm).
+    one sample reaches batch norm). With ``total_batches``, iteration stops once that many
+    batches have been drawn over all epochs (the last epoch is cut short), so a run given in
+    optimizer steps needs no mid-epoch stop (which Lightning cannot resume exactly).
 
     Parameters
     ----------
@@ -324,10 +346,20 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         Base seed.
     epoch_fn : callable
         Returns the current epoch when iteration starts.
+    total_batches : int, optional
+        Batches of the whole run (the optimizer steps), when it is given in steps.
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, epoch_fn: Callable[[], int]):
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        seed: int,
+        epoch_fn: Callable[[], int],
+        total_batches: int | None = None,
+    ):
         self.n, self.batch_size, self.seed, self.epoch_fn = n, batch_size, seed, epoch_fn
+        self.total_batches = total_batches
 
     def _share(self) -> int:
         return math.ceil(self.n / _world())
@@ -336,40 +368,63 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         return math.ceil(self._share() / self.batch_size)
 
     def __iter__(self) -> Iterator[Tensor]:
-        gen = torch.Generator().manual_seed(_epoch_seed(self.seed, self.epoch_fn(), 0))
+        epoch = self.epoch_fn()
+        gen = torch.Generator().manual_seed(_epoch_seed(self.seed, epoch, 0))
         perm = torch.randperm(self.n, generator=gen)
         world, share = _world(), self._share()
         if share * world > self.n:
             perm = torch.cat([perm, perm[: share * world - self.n]])
         mine = perm[_rank() :: world]
-        yield from torch.tensor_split(mine, len(self))
+        batches = torch.tensor_split(mine, len(self))
+        if self.total_batches is not None:
+            batches = batches[: max(0, self.total_batches - epoch * len(self))]
+        yield from batches
 
 
 # ----------------------------------------------------------------------------- lightning
-class ClassifierModule(pl.LightningModule):
-    """Cross-entropy training of an image classifier, with the recipe's optimizer,
-    schedule, rotation augmentation and the model's ``auxiliary_loss()`` when it has one."""
+class TaskModule(pl.LightningModule):
+    """Training of any task: the task's loss on batches of its training tensors, the
+    recipe's optimizer and schedule, augmentation when the recipe asks (drawn from a
+    generator re-seeded every epoch), and the model's ``auxiliary_loss()`` when it has one.
 
-    def __init__(self, model: nn.Module, recipe: Recipe, x: Tensor, y: Tensor, seed: int):
+    Parameters
+    ----------
+    model : nn.Module
+    task : Task
+        Supplies ``loss(model, batch, augment=, generator=)``.
+    recipe : Recipe
+    tensors : sequence of Tensor
+        The training data, one tensor per input/target with a common first axis (samples).
+    seed : int
+    """
+
+    def __init__(
+        self, model: nn.Module, task: Task, recipe: Recipe, tensors: Sequence[Tensor], seed: int
+    ):
         super().__init__()
         self.model = model
+        self.task = task
         self.recipe = recipe
-        self.x_train, self.y_train = x, y
+        self.tensors = tuple(tensors)
         self.seed = seed
         self.train_time_s = 0.0
         self._t0: float | None = None
         self._aug_gen = torch.Generator()
         self.last_good_epoch: int | None = None
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.model(x)
+    def forward(self, *inputs: Tensor) -> Any:
+        return self.model(*inputs)
 
     def train_dataloader(self):
         sampler = EpochBatchSampler(
-            self.x_train.shape[0], self.recipe.batch_size, self.seed, lambda: self.current_epoch
+            self.tensors[0].shape[0],
+            self.recipe.batch_size,
+            self.seed,
+            lambda: self.current_epoch,
+            total_batches=self.recipe.steps,
         )
         return torch.utils.data.DataLoader(
-            _TensorBatches(self.x_train, self.y_train),
+            _TensorBatches(self.tensors),
             sampler=sampler,
             batch_size=None,
             num_workers=0,
@@ -384,12 +439,9 @@ class ClassifierModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         if batch_idx == 0:
             self._start_epoch()
-        x, y = batch
-        if self.recipe.augment:
-            angles = torch.rand(x.shape[0], generator=self._aug_gen, dtype=torch.float64)
-            x = rotate_images(x, (2 * math.pi * angles).to(x.device), mode="bilinear")
-        logits = self.model(x)
-        loss = F.cross_entropy(logits, y)
+        loss, extra = self.task.loss(
+            self.model, tuple(batch), augment=self.recipe.augment, generator=self._aug_gen
+        )
         total = loss
         aux_fn = getattr(self.model, "auxiliary_loss", None)
         if callable(aux_fn):
@@ -397,13 +449,14 @@ class ClassifierModule(pl.LightningModule):
             total = loss + aux
             self.log("train/aux_loss", aux.detach(), on_epoch=True, on_step=False, sync_dist=True)
         self._check_finite(total, loss, batch_idx)
-        acc = (logits.detach().argmax(-1) == y).float().mean()
+        logged = {"train/loss": loss.detach()}
+        logged.update({f"train/{k}": v.detach() for k, v in extra.items()})
         self.log_dict(
-            {"train/loss": loss.detach(), "train/acc": acc},
+            logged,
             on_epoch=True,
             on_step=False,
             prog_bar=True,
-            batch_size=x.shape[0],
+            batch_size=batch[0].shape[0],
             sync_dist=True,
         )
         return total
@@ -433,7 +486,7 @@ class ClassifierModule(pl.LightningModule):
             )
         if r.schedule == "constant":
             return opt
-        steps = r.epochs * len(self.train_dataloader().sampler)
+        steps = r.steps or r.epochs * len(self.train_dataloader().sampler)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
@@ -640,7 +693,7 @@ def fit(
     progress : bool
         Show Lightning's rich progress bar.
     evaluate : bool
-        Measure test accuracy and the task's symmetry probes at the end (rank 0).
+        Measure the task's metrics (:meth:`Task.evaluate`) at the end (rank 0).
     callbacks : sequence of lightning Callbacks
         Extra callbacks (e.g. a progress display of your own).
     task : Task, optional
@@ -661,6 +714,8 @@ def fit(
     task = task or get_task(config.task)
     config = config.resolved(task)
     recipe = config.recipe(task)
+    if recipe.augment and not task.augmentation:
+        raise ValueError(f"task {task.name!r} has no augmentation; run it without --augment")
     accelerator = _accelerator(config.device)
     created_group = _init_process_group(accelerator)
     try:
@@ -713,7 +768,8 @@ def _fit(
 
     pl.seed_everything(config.seed, workers=True, verbose=False)
     data = task.load(config.data_seed)
-    x, y = data.train_subset(config.train_size)
+    tensors = tuple(data.train_subset(config.train_size))
+    samples = int(tensors[0].shape[0])
     model = build_model(config.model, task, config.model_options)
     transferred = (
         transfer_group_actions(model, config.transfer_from) if config.transfer_from else []
@@ -727,12 +783,12 @@ def _fit(
             previous = json.loads(cfg_path.read_text())
             record["environment"]["resumed_from"] = previous.get("environment")
         record["task"] = {"name": task.name, "description": task.description}
-        record["train_samples"] = int(x.shape[0])
+        record["train_samples"] = samples
         if transferred:
             record["transferred_group_actions"] = transferred
         _write_json(cfg_path, record)
 
-    module = ClassifierModule(model, recipe, x, y, config.seed)
+    module = TaskModule(model, task, recipe, tensors, config.seed)
     digests = RankDigests()
     all_callbacks = [EpochCheckpoint(ckpt, checkpoint_interval_s), digests, *callbacks]
     if progress is True:
@@ -757,9 +813,10 @@ def _fit(
         local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
         devices, num_nodes = local, world // local
         strategy = DDPStrategy(process_group_backend="nccl" if accelerator == "gpu" else "gloo")
-    steps_per_epoch = math.ceil(math.ceil(x.shape[0] / world) / recipe.batch_size)
+    steps_per_epoch = math.ceil(math.ceil(samples / world) / recipe.batch_size)
+    epochs = recipe.epochs if recipe.steps is None else math.ceil(recipe.steps / steps_per_epoch)
     trainer = pl.Trainer(
-        max_epochs=recipe.epochs,
+        max_epochs=epochs,
         accelerator=accelerator,
         devices=devices,
         num_nodes=num_nodes,
@@ -801,8 +858,8 @@ def _fit(
             "status": "finished",
             "task": task.name,
             "model": config.model,
-            "train_samples": int(x.shape[0]),
-            "epochs": recipe.epochs,
+            "train_samples": samples,
+            "epochs": epochs,
             "steps": int(trainer.global_step),
             "train_time_s": module.train_time_s,
             "params": count_parameters(model),
@@ -840,25 +897,16 @@ def resume(
 
 
 # ----------------------------------------------------------------------------- evaluation
-def evaluate_model(
-    task: Task, model: nn.Module, data: ImageSplits, probe_images: int = 200
-) -> dict[str, Any]:
-    """Test accuracy, parameter count and the task's symmetry probes for a trained model.
+def evaluate_model(task: Task, model: nn.Module, data: TaskData) -> dict[str, Any]:
+    """The task's metrics of a trained model (:meth:`Task.evaluate`) and its parameter count.
 
-    The probes run :func:`erlangen.check.equivariance` in float64 on the first
-    ``probe_images`` test images (see :class:`~erlangen.tasks.RotationProbe`).
+    For classification: test accuracy and error and the rotation probes, which run
+    :func:`erlangen.check.equivariance` in float64 on the first 200 test images (see
+    :class:`~erlangen.tasks.RotationProbe`); for n-body: test MSE on three test sets and the
+    SE(3) error (see :mod:`erlangen.tasks.nbody`).
     """
-    acc = task.accuracy(model, data.x_test, data.y_test)
-    out: dict[str, Any] = {
-        "test_accuracy": acc,
-        "test_error": 1.0 - acc,
-        "test_samples": int(data.x_test.shape[0]),
-        "params": count_parameters(model),
-    }
-    images = data.x_test[:probe_images]
-    for probe in task.probes:
-        for key, value in probe.measure(model, images).items():
-            out[f"{probe.name}_{key}"] = value
+    out = dict(task.evaluate(model, data))
+    out.setdefault("params", count_parameters(model))
     return out
 
 
@@ -913,6 +961,7 @@ __all__ = [
     "EpochBatchSampler",
     "FitResult",
     "NonFiniteLossError",
+    "TaskModule",
     "TrainConfig",
     "atomic_torch_save",
     "build_model",

