@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-if sys.argv[1:2] in (["train"], ["demo"], ["evaluate"]):
+if sys.argv[1:2] in (["train"], ["demo"], ["evaluate"], ["sweep"]):
     # Training on a shared machine: OpenMP threads that spin while they wait make a 2-thread
     # run 3-6x slower as soon as another process wants the cores; sleeping threads do not.
     # Read by the OpenMP runtime when torch loads it, so it is set before `import torch`.
@@ -278,6 +278,9 @@ def train(
     ] = None,
     train_size: Annotated[int | None, typer.Option(help="train on the first N samples")] = None,
     epochs: Annotated[int | None, typer.Option(help="epochs (default: the task's recipe)")] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="optimizer steps instead of epochs (exactly this many)")
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(help="batch size per process")] = None,
     lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
     weight_decay: Annotated[float | None, typer.Option(help="weight decay")] = None,
@@ -318,7 +321,7 @@ def train(
             from .registry import get_model
             from .tasks import get_task
 
-            get_task(task)
+            model = get_task(task).model_name(model)  # the task's short names, resolved
             if ":" not in model:
                 get_model(model)
             config = training.TrainConfig(
@@ -327,6 +330,7 @@ def train(
                 model_options=_parse_options(option),
                 train_size=train_size,
                 epochs=epochs,
+                steps=steps,
                 batch_size=batch_size,
                 lr=lr,
                 weight_decay=weight_decay,
@@ -367,7 +371,8 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder written by `erlangen train`")],
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
 ) -> None:
-    """Re-load a run's checkpoint and config; report test accuracy and equivariance error."""
+    """Re-load a run's checkpoint and config; report the task's metrics (test accuracy or
+    MSE, equivariance errors)."""
     from . import train as training
 
     try:
@@ -448,6 +453,105 @@ def demo(
         raise _fail(f"--sizes takes integers separated by commas ({e})") from e
     result = demo_mod.run_with_progress(plan, out=out, device=device, console=console)
     console.print(demo_mod.rich_table(result.rows, title=f"erlangen demo ({plan.task})"))
+    console.print(
+        f"finished in {result.total_time_s / 60:.1f} min; results, plots and report.md in "
+        f"{result.out_dir}"
+    )
+
+
+# ----------------------------------------------------------------------------- sweep
+def _parse_model_options(pairs: list[str] | None) -> dict[str, dict]:
+    """``KEY=VALUE`` (every model) or ``MODEL:KEY=VALUE`` (one model) -> ``{model: options}``,
+    ``"*"`` for every model."""
+    options: dict[str, dict] = {}
+    for pair in pairs or []:
+        target, sep, value = pair.partition("=")
+        model, colon, key = target.rpartition(":")
+        if not sep or not key:
+            raise ValueError(f"--option takes KEY=VALUE or MODEL:KEY=VALUE, got {pair!r}")
+        parsed = _parse_options([f"{key}={value}"])
+        options.setdefault(model if colon else "*", {}).update(parsed)
+    return options
+
+
+def _split(text: str | None, kind=str) -> tuple:
+    return tuple(kind(t.strip()) for t in (text or "").split(",") if t.strip())
+
+
+@app.command()
+def sweep(
+    task: Annotated[str, typer.Argument(help="task name (see `erlangen info`)")],
+    models: Annotated[
+        str | None,
+        typer.Option(help="comma-separated models (default: the task's); NAME+aug augments"),
+    ] = None,
+    sizes: Annotated[
+        str | None, typer.Option(help="comma-separated training-set sizes (default: the task's)")
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="seeds per (model, size): 0, 1, ...")] = 1,
+    steps: Annotated[
+        int | None, typer.Option(help="optimizer steps of every run (default: the task's)")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="batch size")] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam, adamw or sgd")] = None,
+    schedule: Annotated[str | None, typer.Option(help="constant or cosine")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="model option KEY=VALUE or MODEL:KEY=VALUE"),
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="runs in parallel, one process each")] = 1,
+    threads: Annotated[
+        int | None, typer.Option(help="torch threads per run (default: cores / jobs)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="parent folder of sweep-<task>-<time>/")] = Path("runs"),
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Sample efficiency: train models on nested training subsets of several sizes, the same
+    number of steps each; table, results.json/csv, report.md and plots of the task's metrics."""
+    from . import sweep as sweep_mod
+    from .tasks import get_task
+
+    try:
+        the_task = get_task(task)
+        plan = sweep_mod.SweepPlan(
+            task=task,
+            models=_split(models),
+            sizes=_split(sizes, int),
+            seeds=tuple(range(seeds)),
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            schedule=schedule,
+            model_options=_parse_model_options(option),
+        ).filled(the_task)
+        sweep_mod.check_plan(plan, the_task)
+    except KeyError as e:
+        raise _fail(str(e.args[0])) from e
+    except ValueError as e:
+        raise _fail(str(e)) from e
+
+    def on_start(i, total, contender, size, seed):
+        console.print(f"[{i + 1}/{total}] {contender.label} n={size} seed={seed} ...")
+
+    def on_done(row):
+        if row["status"] != "finished":
+            console.print(f"[red]{row['model']} n={row['train_size']}: {row['status']}[/]")
+            return
+        cells = sweep_mod.markdown_table([row], the_task).splitlines()[-1]
+        console.print(f"done in {row['wall_time_s']:.0f} s: {cells}", highlight=False)
+
+    result = sweep_mod.run_sweep(
+        plan,
+        out=out,
+        device=device,
+        jobs=jobs,
+        threads=threads,
+        on_start=on_start,
+        on_done=on_done,
+    )
+    console.print(sweep_mod.rich_table(result.rows, the_task, title=f"erlangen sweep ({task})"))
     console.print(
         f"finished in {result.total_time_s / 60:.1f} min; results, plots and report.md in "
         f"{result.out_dir}"
