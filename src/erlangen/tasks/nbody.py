@@ -196,7 +196,7 @@ NBODY_GRAVITY = NBodyTask(
         "0.1 s; test MSE in distribution, translated by +200 and with 6 bodies; SE(3) error"
     ),
     models=NBODY_MODELS,
-    recipe=Recipe(steps=5000, batch_size=64, lr=3e-4, optimizer="adam", schedule="constant"),
+    recipe=Recipe(steps=3000, batch_size=64, lr=3e-4, optimizer="adam", schedule="constant"),
     aliases=NBODY_ALIASES,
     default_options=CPU_MODEL_OPTIONS,
     columns=(
@@ -209,5 +209,5 @@ NBODY_GRAVITY = NBodyTask(
     plot_log_y=True,
     size_label="training trajectories",
     sweep_sizes=(100, 300, 1000, 3000, 10000),
-    sweep_steps=5000,
+    sweep_steps=3000,
 )
