@@ -34,6 +34,7 @@ import math
 import multiprocessing
 import os
 import platform
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,12 @@ class Contender:
     @property
     def label(self) -> str:
         return self.model + (AUGMENT_SUFFIX if self.augment else "")
+
+    def run_name(self, size: int, seed: int) -> str:
+        """Folder name of one run: ``<label>-n<size>-seed<seed>``, with a factory spec's
+        path reduced to its file name and other characters unsafe in a file name replaced."""
+        label = re.sub(r"[^A-Za-z0-9._+-]+", "_", self.label.rsplit("/", 1)[-1])
+        return f"{label}-n{size}-seed{seed}"
 
     @classmethod
     def parse(cls, spec: str) -> Contender:
@@ -280,7 +287,7 @@ def run_sweep(
     env = {"jobs": jobs, "threads": threads, "device": device, "data_time_s": data_time}
 
     def record(contender: Contender, size: int, seed: int, metrics, status, wall) -> None:
-        run_dir = out_dir / "runs" / f"{contender.label}-n{size}-seed{seed}"
+        run_dir = out_dir / "runs" / contender.run_name(size, seed)
         row = {
             "model": contender.label,
             "model_name": task.model_name(contender.model),
@@ -301,7 +308,7 @@ def run_sweep(
         write_outputs(result, task, env)  # after every run: partial results survive
 
     runs_keys = [(c.label, n, s) for c, n, s in runs]
-    run_dirs = {(c.label, n, s): out_dir / "runs" / f"{c.label}-n{n}-seed{s}" for c, n, s in runs}
+    run_dirs = {(c.label, n, s): out_dir / "runs" / c.run_name(n, s) for c, n, s in runs}
     if jobs == 1:
         before = torch.get_num_threads()
         torch.set_num_threads(threads)

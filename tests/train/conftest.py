@@ -3,7 +3,6 @@ small n-body task."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import train_helpers  # noqa: E402
 
 from erlangen import registry  # noqa: E402
 from erlangen.tasks import TASKS  # noqa: E402
-from erlangen.tasks.nbody import NBODY_GRAVITY  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,34 +43,9 @@ def tiny_models(monkeypatch):
 HELPERS_FILE = str(HERE / "train_helpers.py")
 
 
-#: models of a few hundred parameters, so the n-body tests take seconds
-TINY_NBODY_OPTIONS = {
-    "gatr-nbody": {"hidden_mv": 2, "hidden_s": 4, "blocks": 1, "heads": 1},
-    "transformer-nbody": {"hidden": 8, "blocks": 1, "heads": 1},
-    "mlp-nbody": {"hidden": 16, "layers": 2},
-}
-
-
-def tiny_nbody_task(name: str = "test-nbody"):
-    """``nbody-gravity`` on 200 training and 48 test systems per set, with tiny models and a
-    recipe of 6 steps of batch 16."""
-    return dataclasses.replace(
-        NBODY_GRAVITY,
-        name=name,
-        train_pool=200,
-        test_samples=48,
-        equivariance_samples=8,
-        equivariance_elements=4,
-        default_options=TINY_NBODY_OPTIONS,
-        recipe=dataclasses.replace(NBODY_GRAVITY.recipe, steps=6, batch_size=16),
-        sweep_sizes=(20, 40),
-        sweep_steps=3,
-    )
-
-
 @pytest.fixture
 def nbody_task(monkeypatch):
     """The small n-body task, registered as ``test-nbody`` for the duration of a test."""
-    task = tiny_nbody_task()
+    task = train_helpers.tiny_nbody_task()
     monkeypatch.setitem(TASKS, task.name, task)
     return task

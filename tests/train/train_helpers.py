@@ -6,11 +6,14 @@ reaches them from a subprocess.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
 from erlangen.fields import ImageField, InvariantField
 from erlangen.groups import Cyclic
+from erlangen.tasks.nbody import NBODY_GRAVITY
 
 
 class TinyCNN(nn.Module):
@@ -110,3 +113,28 @@ class NaNAfterNBody(nn.Module):
 
 def nan_nbody(**options) -> nn.Module:
     return NaNAfterNBody(**options)
+
+
+#: models of a few hundred parameters, so the n-body tests take seconds
+TINY_NBODY_OPTIONS = {
+    "gatr-nbody": {"hidden_mv": 2, "hidden_s": 4, "blocks": 1, "heads": 1},
+    "transformer-nbody": {"hidden": 8, "blocks": 1, "heads": 1},
+    "mlp-nbody": {"hidden": 16, "layers": 2},
+}
+
+
+def tiny_nbody_task(name: str = "test-nbody"):
+    """``nbody-gravity`` on 200 training and 48 test systems per set, with tiny models and a
+    recipe of 6 steps of batch 16."""
+    return dataclasses.replace(
+        NBODY_GRAVITY,
+        name=name,
+        train_pool=200,
+        test_samples=48,
+        equivariance_samples=8,
+        equivariance_elements=4,
+        default_options=TINY_NBODY_OPTIONS,
+        recipe=dataclasses.replace(NBODY_GRAVITY.recipe, steps=6, batch_size=16),
+        sweep_sizes=(20, 40),
+        sweep_steps=3,
+    )
