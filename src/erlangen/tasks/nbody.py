@@ -192,8 +192,8 @@ class NBodyTask(TaskBase):
 NBODY_GRAVITY = NBodyTask(
     name="nbody-gravity",
     description=(
-        "gravitational n-body (GATr protocol): a star and 3 planets, predict positions after "
-        "0.1 s; test MSE in distribution, translated by +200 and with 6 bodies; SE(3) error"
+        "gravitational n-body (GATr protocol): a star and 3 planets, predict positions at "
+        "t = 0.1; test MSE in distribution, translated by +200 and with 6 bodies; SE(3) error"
     ),
     models=NBODY_MODELS,
     recipe=Recipe(steps=3000, batch_size=64, lr=3e-4, optimizer="adam", schedule="constant"),
