@@ -96,7 +96,7 @@ class DemoPlan:
     contenders: tuple[str, ...] = ("z2cnn", "z2cnn+aug", "p4cnn", "lgcnn")
     sizes: tuple[int, ...] = (100, 300, 1000)
     seeds: tuple[int, ...] = (0,)
-    steps: int = 400
+    steps: int = 600
     batch_size: int = 32
     lr: float = 3e-3
     optimizer: str = "adam"

@@ -140,7 +140,7 @@ def expansion_times(rounds: int = 200, **options) -> dict[str, float]:
     p4 = GroupConv2d(CHANNELS, CHANNELS, KERNEL, Cyclic(ORDER))
     out = {}
     for label, module, expand in (
-        ("learned: A powers + GEMM + gather", learned, learned.filter_bank),
+        ("learned: A powers + GEMM + gather", learned, learned.expanded_weight),
         ("p4: index gather", p4, p4.expanded_weight),
     ):
         params = list(module.parameters())

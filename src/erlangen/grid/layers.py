@@ -96,7 +96,84 @@ class SizeRule:
             )
 
 
-class _GroupConv(nn.Module):
+class BankConv2d(nn.Module):
+    """What every expanded-bank convolution shares: the layer keeps compact parameters,
+    :meth:`expanded_weight` turns them into the filter bank of all group elements, and one
+    ``F.conv2d`` applies it.
+
+    Subclasses set ``in_channels``, ``out_channels``, ``order`` (``|G|``), ``lifting``,
+    ``kernel_size``, ``stride``, ``padding``, ``dilation``, ``groups``, ``weight``, ``bias``
+    (one per output channel, or None), ``in_type`` and ``_size_rule``, and implement
+    :meth:`expanded_weight`.
+    """
+
+    lifting: bool = False
+
+    def expanded_weight(self) -> Tensor:
+        """``(out_channels * |G|, in_channels // groups * |G_in|, k, k)``."""
+        raise NotImplementedError
+
+    def expanded_bias(self) -> Tensor | None:
+        """``(out_channels * |G|,)``: one bias per output channel, repeated over the group."""
+        if self.bias is None:
+            return None
+        return self.bias.repeat_interleave(self.order)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, H, W)`` (lifting) or ``(B, C, |G|, H, W)`` -> ``(B, C_out, |G|, H', W')``."""
+        self.in_type.validate(x, "input")
+        B = x.shape[0]
+        H, W = x.shape[-2:]
+        self._size_rule(type(self).__name__, H, W)
+        y = F.conv2d(
+            x.reshape(B, -1, H, W),
+            self.expanded_weight(),
+            self.expanded_bias(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+        return y.view(B, self.out_channels, self.order, *y.shape[-2:])
+
+    def export(self) -> nn.Conv2d:
+        """A plain ``nn.Conv2d`` holding the expanded bank (for inference or other runtimes).
+
+        It maps ``x.flatten(1, 2)`` (group layers) or ``x`` (lifting layers) to
+        ``(batch, out_channels * |G|, H', W')``; ``.unflatten(1, (out_channels, |G|))``
+        recovers the group axis. :func:`export` does this for a whole model.
+        """
+        g_in = 1 if self.lifting else self.order
+        conv = nn.Conv2d(
+            self.in_channels * g_in,
+            self.out_channels * self.order,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias is not None,
+            device=self.weight.device,
+            dtype=self.weight.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(self.expanded_weight())
+            if self.bias is not None:
+                conv.bias.copy_(self.expanded_bias())
+        return conv
+
+    def _geometry_repr(self) -> str:
+        """``stride=..., padding=...`` for the settings that differ from the defaults."""
+        s = ""
+        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class _GroupConv(BankConv2d):
     """Shared machinery of :class:`LiftingConv2d` and :class:`GroupConv2d`."""
 
     lifting: bool = False
@@ -248,65 +325,11 @@ class _GroupConv(nn.Module):
             bank = torch.einsum("hpb,ochkb->ohckp", ops, w)
         return bank.reshape(out * order, cin * g_in, k, k)
 
-    def expanded_bias(self) -> Tensor | None:
-        """``(out_channels * |G|,)``: one bias per output channel, repeated over the group."""
-        if self.bias is None:
-            return None
-        return self.bias.repeat_interleave(self.order)
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
-        B = x.shape[0]
-        H, W = x.shape[-2:]
-        self._size_rule(type(self).__name__, H, W)
-        y = F.conv2d(
-            x.reshape(B, -1, H, W),
-            self.expanded_weight(),
-            self.expanded_bias(),
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-        )
-        return y.view(B, self.out_channels, self.order, *y.shape[-2:])
-
-    # -------------------------------------------------------------- inference export
-    def export(self) -> nn.Conv2d:
-        """A plain ``nn.Conv2d`` holding the expanded bank (for inference or other runtimes).
-
-        It maps ``x.flatten(1, 2)`` (group layers) or ``x`` (lifting layers) to
-        ``(batch, out_channels * |G|, H', W')``; ``.unflatten(1, (out_channels, |G|))``
-        recovers the group axis. :func:`export` does this for a whole model.
-        """
-        g_in = 1 if self.lifting else self.order
-        conv = nn.Conv2d(
-            self.in_channels * g_in,
-            self.out_channels * self.order,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias is not None,
-            device=self.weight.device,
-            dtype=self.weight.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(self.expanded_weight())
-            if self.bias is not None:
-                conv.bias.copy_(self.expanded_bias())
-        return conv
-
     def extra_repr(self) -> str:
         s = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"group={self.group.name}"
-        )
-        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
-            if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)}"
-        if self.bias is None:
-            s += ", bias=False"
+        ) + self._geometry_repr()
         if self.filter_rotation != "permute":
             s += f", filter_rotation={self.filter_rotation!r}"
         return s
