@@ -109,6 +109,33 @@ class BankConv2d(nn.Module):
 
     lifting: bool = False
 
+    def _set_geometry(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int],
+        padding: int | tuple[int, int],
+        dilation: int | tuple[int, int],
+        groups: int,
+    ) -> None:
+        """Validate and store the convolution's geometry (square, since rotations swap axes)."""
+        self.kernel_size = square_param(kernel_size, "kernel_size")
+        self.stride = square_param(stride, "stride")
+        self.padding = square_param(padding, "padding")
+        self.dilation = square_param(dilation, "dilation")
+        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
+            raise ValueError(
+                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
+                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
+            )
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                f"divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+
     def expanded_weight(self) -> Tensor:
         """``(out_channels * |G|, in_channels // groups * |G_in|, k, k)``."""
         raise NotImplementedError
@@ -195,21 +222,9 @@ class _GroupConv(BankConv2d):
         super().__init__()
         group = Cyclic(4) if group is None else group
         self.group = check_planar_group(group)
-        self.kernel_size = square_param(kernel_size, "kernel_size")
-        self.stride = square_param(stride, "stride")
-        self.padding = square_param(padding, "padding")
-        self.dilation = square_param(dilation, "dilation")
-        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
-            raise ValueError(
-                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
-                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
-            )
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self._set_geometry(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups
+        )
         self.order = self.group.order
         self.filter_rotation = self._resolve(filter_rotation)
 

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from ..fields import GroupImageField, ImageField, rotate_image
 from ..groups import Cyclic
 from .functional import orientation_permutations, output_size
-from .layers import BankConv2d, SizeRule, default_size, square_param
+from .layers import BankConv2d, SizeRule, default_size
 
 #: where the matrix ``A`` lives: one per layer, per output channel or per input channel
 LOCATIONS = ("shared", "per_out", "per_in")
@@ -319,21 +319,9 @@ class _LearnedGroupConv(BankConv2d):
                 "invertibility_weight, cyclic_weight and init_noise must be >= 0, got "
                 f"{invertibility_weight}, {cyclic_weight}, {init_noise}"
             )
-        self.kernel_size = square_param(kernel_size, "kernel_size")
-        self.stride = square_param(stride, "stride")
-        self.padding = square_param(padding, "padding")
-        self.dilation = square_param(dilation, "dilation")
-        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
-            raise ValueError(
-                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
-                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
-            )
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self._set_geometry(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups
+        )
         self.order = order
         self.group = Cyclic(order)
         self.location, self.parametrisation, self.init = location, parametrisation, init
