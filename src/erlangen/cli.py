@@ -427,9 +427,12 @@ def demo(
     ] = False,
     out: Annotated[Path, typer.Option(help="parent folder of demo-<time>/")] = Path("runs"),
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    task: Annotated[
+        str, typer.Option(help="rotated-digits, or digits (the same digits upright)")
+    ] = "rotated-digits",
 ) -> None:
-    """The main job: Z2CNN, Z2CNN + augmentation and P4CNN on rotated digits at several
-    training-set sizes; accuracy, parameters, time and rotation-equivariance error."""
+    """The main job: Z2CNN, Z2CNN + augmentation, P4CNN and LGCNN on rotated digits at
+    several training-set sizes; accuracy, parameters, time and rotation-equivariance error."""
     import dataclasses
 
     from . import demo as demo_mod
@@ -445,6 +448,9 @@ def demo(
             changes["seeds"] = tuple(range(seeds))
         if steps is not None:
             changes["steps"] = steps
+        if task not in ("rotated-digits", "digits"):
+            raise KeyError(f"the demo runs on rotated-digits or digits, got {task!r}")
+        changes["task"] = task
         plan = dataclasses.replace(plan, **changes)
         demo_mod.check_models(plan)
     except KeyError as e:

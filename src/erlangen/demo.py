@@ -3,7 +3,7 @@
 ``erlangen demo`` trains a plain CNN (Z2CNN), the same CNN with rotation augmentation and the
 rotation-equivariant P4CNN on rotated digits at several training-set sizes, then measures each
 trained model: test error, parameter count, training time and how far its logits are from
-rotation invariance on real test digits (exact quarter turns, and a bilinear 45-degree turn),
+rotation invariance on real test digits (exact quarter turns, and a bicubic 45-degree turn),
 through :func:`erlangen.check.equivariance`. It prints a table and writes ``results.json``,
 ``results.csv``, ``report.md`` and PNG plots into ``runs/demo-<time>/``; every trained model
 keeps its own run folder (config, checkpoint, logs) under ``runs/demo-<time>/runs/``.
@@ -96,7 +96,7 @@ class DemoPlan:
     contenders: tuple[str, ...] = ("z2cnn", "z2cnn+aug", "p4cnn", "lgcnn")
     sizes: tuple[int, ...] = (100, 300, 1000)
     seeds: tuple[int, ...] = (0,)
-    steps: int = 400
+    steps: int = 600
     batch_size: int = 32
     lr: float = 3e-3
     optimizer: str = "adam"
@@ -308,7 +308,7 @@ def write_outputs(
         atomic_write_bytes(out / "results.csv", text.getvalue().encode())
     finished = [r for r in result.rows if r["status"] == "finished"]
     if final and finished:
-        plot_error_vs_size(finished, out / "error_vs_size.png")
+        plot_error_vs_size(finished, out / "error_vs_size.png", title=plan.task)
         plot_equivariance(finished, out / "equivariance.png")
     if final:
         (out / "report.md").write_text(report_markdown(result, plan, doc))
@@ -344,7 +344,9 @@ def _plt():
     return plt
 
 
-def plot_error_vs_size(rows: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_error_vs_size(
+    rows: Sequence[dict[str, Any]], path: Path, title: str = "rotated-digits"
+) -> None:
     """Test error (%) against training-set size (log x), one line per model."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -356,7 +358,7 @@ def plot_error_vs_size(rows: Sequence[dict[str, Any]], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("training digits")
     ax.set_ylabel("test error (%)")
-    ax.set_title("rotated digits: test error against training-set size")
+    ax.set_title(f"{title}: test error against training-set size")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -375,7 +377,7 @@ def plot_equivariance(rows: Sequence[dict[str, Any]], path: Path) -> None:
     largest = max(r["train_size"] for r in rows)
     groups = _by_model([r for r in rows if r["train_size"] == largest])
     models = list(groups)
-    kinds = (("rot90_rel_error", "90° (exact)"), ("rot45_rel_error", "45° (bilinear)"))
+    kinds = (("rot90_rel_error", "90° (exact)"), ("rot45_rel_error", "45° (bicubic)"))
     fig, ax = plt.subplots(figsize=(6, 4))
     width = 0.38
     for k, (key, label) in enumerate(kinds):
@@ -445,11 +447,17 @@ def save_data_figure(path: str | Path, count: int = 10, seed: int = 0) -> None:
     plt.close(fig)
 
 
+def _task_description(name: str) -> str:
+    from .tasks import get_task
+
+    return get_task(name).description
+
+
 def report_markdown(result: DemoResult, plan: DemoPlan, doc: dict[str, Any]) -> str:
     env = doc["environment"]
     sizes = ", ".join(str(n) for n in plan.sizes)
     lines = [
-        "# erlangen demo: rotated digits",
+        f"# erlangen demo: {plan.task}",
         "",
         f"Finished {env['finished']} in {result.total_time_s / 60:.1f} min "
         f"(data {doc['data_time_s']:.1f} s) on {env['platform']}, {env['threads']} threads, "
@@ -457,8 +465,7 @@ def report_markdown(result: DemoResult, plan: DemoPlan, doc: dict[str, Any]) -> 
         "",
         "## Set-up",
         "",
-        f"- Task `{plan.task}`: 5,000 real MNIST digits, each rotated by a uniformly random "
-        "angle; 3,000 training digits (nested class-balanced subsets) and 2,000 test digits.",
+        f"- Task `{plan.task}`: {_task_description(plan.task)}.",
         f"- Models: {', '.join(plan.contenders)} (`+aug`: random rotation of every training "
         "digit, every time it is seen).",
         f"- Training-set sizes: {sizes}; seeds: {', '.join(map(str, plan.seeds))}.",
@@ -467,7 +474,7 @@ def report_markdown(result: DemoResult, plan: DemoPlan, doc: dict[str, Any]) -> 
         f"(epochs = ceil(steps / batches per epoch)).",
         "- Symmetry probes on the first 200 test digits in float64 with "
         "`erlangen.check.equivariance`: `rot90` = quarter turns (90, 180, 270 degrees; exact "
-        "pixel permutations, `ImageField(Cyclic(4))`), `rot45` = one 45-degree turn (bilinear, "
+        "pixel permutations, `ImageField(Cyclic(4))`), `rot45` = one 45-degree turn (bicubic, "
         "`ImageField(Cyclic(8))`); error = max |f(gx) - f(x)| / max |f(x)| over the digits; "
         "'same pred' = how often the predicted class does not change.",
         "",

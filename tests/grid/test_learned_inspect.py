@@ -131,7 +131,7 @@ def test_filter_orbits_are_the_layer_bank():
     layer = LearnedGroupToGroupConv2d(2, 2, 3, 4, location="per_out")
     orbits = filter_orbits(layer, max_filters=4)
     assert orbits.shape == (4, 4, 3, 3)
-    bank = layer.filter_bank().detach().double().view(2, 4, 2, 4, 3, 3)
+    bank = layer.expanded_weight().detach().double().view(2, 4, 2, 4, 3, 3)
     # orbit (o, c) at j is A^j W[o, c, 0], the bank's filter (o, j, c, j' = j)
     for f, (o, c) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
         for j in range(4):

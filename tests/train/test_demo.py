@@ -17,7 +17,7 @@ def test_contenders_and_epochs():
     plan = DemoPlan(steps=250, batch_size=64)
     # every size gets at least `steps` optimizer steps: ceil(steps / batches per epoch) epochs
     assert [plan.epochs(n) for n in (100, 300, 1000, 3000)] == [125, 50, 16, 6]
-    assert DEFAULT_PLAN.contenders == ("z2cnn", "z2cnn+aug", "p4cnn")
+    assert DEFAULT_PLAN.contenders == ("z2cnn", "z2cnn+aug", "p4cnn", "lgcnn")
     assert set(DEFAULT_PLAN.sizes) < set(FULL_PLAN.sizes) and len(FULL_PLAN.seeds) == 3
     runs = DemoPlan(contenders=("a", "b"), sizes=(10, 20), seeds=(0,)).runs()
     assert [(c.model, n) for c, n, _ in runs] == [("a", 10), ("b", 10), ("a", 20), ("b", 20)]

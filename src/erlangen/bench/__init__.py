@@ -15,7 +15,7 @@ import importlib.util
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -119,6 +119,37 @@ def load_all() -> None:
     for module in BENCH_MODULES:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
+
+
+def fwd_bwd(
+    fn: Callable[..., object],
+    *inputs: torch.Tensor,
+    params: Iterable[torch.Tensor] | None = None,
+) -> Callable[[], None]:
+    """A benchmark step: clear the gradients, run ``fn(*inputs)``, sum every output tensor and
+    backpropagate.
+
+    Parameters
+    ----------
+    fn : callable or nn.Module
+        Returns a tensor, or a tuple/list of tensors (all are summed).
+    *inputs : Tensor
+        Their gradients are cleared too (set ``requires_grad`` to time input gradients).
+    params : iterable of Tensor, optional
+        Parameters whose gradients are cleared; ``fn.parameters()`` for a module.
+    """
+    if params is None:
+        params = fn.parameters() if isinstance(fn, torch.nn.Module) else ()
+    tensors = [*params, *inputs]
+
+    def step() -> None:
+        for t in tensors:
+            t.grad = None
+        out = fn(*inputs)
+        outs = out if isinstance(out, tuple | list) else (out,)
+        sum(o.sum() for o in outs).backward()
+
+    return step
 
 
 def peer_available(module: str) -> bool:

@@ -7,15 +7,7 @@ from torch import nn
 
 from ..groups import SO3, Cyclic, irrep, regular
 from ..nn import EquivariantLinear
-from . import BenchPair, register
-
-
-def _fwd_bwd(module: nn.Module, x: torch.Tensor):
-    def step():
-        module.zero_grad(set_to_none=True)
-        module(x).sum().backward()
-
-    return step
+from . import BenchPair, fwd_bwd, register
 
 
 def _linear_pair(layer: EquivariantLinear, batch: int, device: str, note: str) -> BenchPair:
@@ -23,8 +15,8 @@ def _linear_pair(layer: EquivariantLinear, batch: int, device: str, note: str) -
     dense = nn.Linear(layer.rep_in.dim, layer.rep_out.dim).to(device)
     x = torch.randn(batch, layer.rep_in.dim, device=device)
     return BenchPair(
-        ours=_fwd_bwd(layer, x),
-        references={"nn.Linear (same shape)": _fwd_bwd(dense, x)},
+        ours=fwd_bwd(layer, x),
+        references={"nn.Linear (same shape)": fwd_bwd(dense, x)},
         ours_label="EquivariantLinear",
         note=note,
     )

@@ -30,7 +30,7 @@ from torch import nn
 
 from ..ga import algebra as ga
 from ..ga.layers import EquiLinear, GATr, GeometricAttention
-from . import BenchPair, register
+from . import BenchPair, fwd_bwd, register
 
 #: GATr size used by the token benchmarks
 MV, S, BLOCKS, HEADS = 16, 32, 2, 4
@@ -53,18 +53,9 @@ def _gatr_pair(tokens: int, device: str) -> BenchPair:
     ).to(device)
     flat = torch.cat([x.flatten(-2), s], -1)
 
-    def ours():
-        gatr.zero_grad(set_to_none=True)
-        y, t = gatr(x, s)
-        (y.sum() + t.sum()).backward()
-
-    def reference():
-        plain.zero_grad(set_to_none=True)
-        plain(flat).sum().backward()
-
     return BenchPair(
-        ours=ours,
-        references={f"Transformer (width {width})": reference},
+        ours=fwd_bwd(gatr, x, s),
+        references={f"Transformer (width {width})": fwd_bwd(plain, flat)},
         ours_label="GATr",
         note=(
             f"{batch} x {tokens} tokens, {MV} mv + {S} scalar channels, {BLOCKS} blocks, "
@@ -111,25 +102,17 @@ def _equilinear(device: str) -> BenchPair:
     xs = torch.randn(tokens, s, device=device)
     flat = torch.cat([x.flatten(-2), xs], -1)
 
-    def ours():
-        layer.zero_grad(set_to_none=True)
-        y, t = layer(x, xs)
-        (y.sum() + t.sum()).backward()
-
-    def reference():
-        dense.zero_grad(set_to_none=True)
-        dense(flat).sum().backward()
-
-    def as_dense_gemm():
-        layer.zero_grad(set_to_none=True)
+    def as_dense_gemm(flat_mv):
         W = layer.linear_map().reshape(16 * c, 16 * c)
-        (x.flatten(-2) @ W.t()).sum().backward()
+        return flat_mv @ W.t()
 
     return BenchPair(
-        ours=ours,
+        ours=fwd_bwd(layer, x, xs),
         references={
-            f"nn.Linear({16 * c + s}, {16 * c + s})": reference,
-            "same equivariant map as one dense GEMM": as_dense_gemm,
+            f"nn.Linear({16 * c + s}, {16 * c + s})": fwd_bwd(dense, flat),
+            "same equivariant map as one dense GEMM": fwd_bwd(
+                as_dense_gemm, x.flatten(-2), params=layer.parameters()
+            ),
         },
         ours_label="EquiLinear",
         note=f"{tokens} tokens, {c} mv + {s} scalar channels in and out, forward+backward",

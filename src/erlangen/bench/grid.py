@@ -31,20 +31,10 @@ from torch import nn
 
 from ..check import equivariance
 from ..groups import Cyclic, Dihedral, FiniteGroup
-from . import BenchPair, peer_available, register
+from . import BenchPair, fwd_bwd, peer_available, register
 
 BATCH, SIZE, KERNEL = 8, 32, 3
 EXPANDED = 64  # channels * |G| on both sides
-
-
-def _fwd_bwd(fn, params: list[torch.Tensor], x: torch.Tensor):
-    def step():
-        for p in params:
-            p.grad = None
-        x.grad = None
-        fn(x).sum().backward()
-
-    return step
 
 
 def _group_conv_pair(
@@ -70,7 +60,7 @@ def _group_conv_pair(
     def plain(inp):
         return F.conv2d(inp, weight, bias, padding=pad)
 
-    refs = {"F.conv2d, same expanded shape": _fwd_bwd(plain, [weight, bias], x_flat)}
+    refs = {"F.conv2d, same expanded shape": fwd_bwd(plain, x_flat, params=[weight, bias])}
     if peer_available("escnn"):
         try:
             refs["escnn R2Conv (train)"] = _escnn_step(group, channels, kernel, size, batch, device)
@@ -81,7 +71,7 @@ def _group_conv_pair(
         f"{kernel}x{kernel}, padding {pad}, batch {batch}, {size}x{size}, forward+backward"
     )
     return BenchPair(
-        ours=_fwd_bwd(layer, list(layer.parameters()), x),
+        ours=fwd_bwd(layer, x),
         references=refs,
         ours_label=f"GroupConv2d ({group.name})",
         note=note,
@@ -105,16 +95,9 @@ def _escnn_step(group: FiniteGroup, channels: int, kernel: int, size: int, batch
     conv = conv.to(device)
     conv.train()
     x = torch.randn(batch, channels * group.order, size, size, device=device, requires_grad=True)
-    gx = enn.GeometricTensor(x, ftype)
-    params = list(conv.parameters())
-
-    def step():
-        for p in params:
-            p.grad = None
-        x.grad = None
-        conv(gx).tensor.sum().backward()
-
-    return step
+    return fwd_bwd(
+        lambda t: conv(enn.GeometricTensor(t, ftype)).tensor, x, params=conv.parameters()
+    )
 
 
 @register("grid-p4-conv", "grid", "p4 GroupConv2d vs plain conv2d (same shape) and escnn, fwd+bwd")
@@ -194,7 +177,7 @@ def expansion_share(group: FiniteGroup, rounds: int = 200) -> tuple[float, float
         layer.weight.grad = layer.bias.grad = None
         (layer.expanded_weight().sum() + layer.expanded_bias().sum()).backward()
 
-    step = _fwd_bwd(layer, list(layer.parameters()), x)
+    step = fwd_bwd(layer, x)
     result = []
     for fn, n in ((expand, rounds), (step, max(3, rounds // 20))):
         fn()

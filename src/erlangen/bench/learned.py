@@ -24,20 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..groups import Cyclic
-from . import BenchPair, register
+from . import BenchPair, fwd_bwd, register
 
 BATCH, SIZE, KERNEL, CHANNELS, ORDER = 8, 32, 3, 16, 4
-
-
-def _step(module: nn.Module, x: torch.Tensor):
-    params = list(module.parameters())
-
-    def step():
-        for p in params:
-            p.grad = None
-        module(x).sum().backward()
-
-    return step
 
 
 def _pair(
@@ -66,15 +55,13 @@ def _pair(
     bias = nn.Parameter(torch.zeros(c * n, device=device))
     flat = x if lifting else x.flatten(1, 2)
 
-    def plain():
-        weight.grad = bias.grad = None
-        F.conv2d(flat, weight, bias, padding=pad).sum().backward()
+    plain = fwd_bwd(lambda t: F.conv2d(t, weight, bias, padding=pad), flat, params=[weight, bias])
 
     described = ", ".join(f"{a}={b}" for a, b in options.items()) or "shared, free"
     return BenchPair(
-        ours=_step(ours, x),
+        ours=fwd_bwd(ours, x),
         references={
-            f"{type(p4).__name__} (C{n}, same shape)": _step(p4, x),
+            f"{type(p4).__name__} (C{n}, same shape)": fwd_bwd(p4, x),
             "F.conv2d, same expanded shape": plain,
         },
         ours_label=f"{type(ours).__name__} ({described})",
@@ -140,7 +127,7 @@ def expansion_times(rounds: int = 200, **options) -> dict[str, float]:
     p4 = GroupConv2d(CHANNELS, CHANNELS, KERNEL, Cyclic(ORDER))
     out = {}
     for label, module, expand in (
-        ("learned: A powers + GEMM + gather", learned, learned.filter_bank),
+        ("learned: A powers + GEMM + gather", learned, learned.expanded_weight),
         ("p4: index gather", p4, p4.expanded_weight),
     ):
         params = list(module.parameters())

@@ -6,7 +6,7 @@
   ``.amat``, MNIST IDX).
 """
 
-from .cache import atomic_write_bytes, cache_dir, cached_arrays
+from .cache import atomic_write, atomic_write_bytes, cache_dir, cached_arrays
 from .digits import (
     ImageSplits,
     digit_arrays,
@@ -28,6 +28,7 @@ from .files import (
 __all__ = [
     "DataFileError",
     "ImageSplits",
+    "atomic_write",
     "atomic_write_bytes",
     "cache_dir",
     "cached_arrays",

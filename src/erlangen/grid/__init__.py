@@ -9,6 +9,7 @@ examples that ``erlangen tour`` checks.
 from . import examples, models
 from .functional import RingBasis, centred_sizes, is_pixel_exact, keeps_centre, output_size
 from .layers import (
+    BankConv2d,
     ExportedConv2d,
     GridSizeWarning,
     GroupAvgPool2d,
@@ -27,6 +28,7 @@ __all__ = [
     "GCNN",
     "Z2CNN",
     "AllCNNC",
+    "BankConv2d",
     "ExportedConv2d",
     "GridSizeWarning",
     "GroupAvgPool2d",

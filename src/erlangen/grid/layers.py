@@ -96,7 +96,111 @@ class SizeRule:
             )
 
 
-class _GroupConv(nn.Module):
+class BankConv2d(nn.Module):
+    """What every expanded-bank convolution shares: the layer keeps compact parameters,
+    :meth:`expanded_weight` turns them into the filter bank of all group elements, and one
+    ``F.conv2d`` applies it.
+
+    Subclasses set ``in_channels``, ``out_channels``, ``order`` (``|G|``), ``lifting``,
+    ``kernel_size``, ``stride``, ``padding``, ``dilation``, ``groups``, ``weight``, ``bias``
+    (one per output channel, or None), ``in_type`` and ``_size_rule``, and implement
+    :meth:`expanded_weight`.
+    """
+
+    lifting: bool = False
+
+    def _set_geometry(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int],
+        padding: int | tuple[int, int],
+        dilation: int | tuple[int, int],
+        groups: int,
+    ) -> None:
+        """Validate and store the convolution's geometry (square, since rotations swap axes)."""
+        self.kernel_size = square_param(kernel_size, "kernel_size")
+        self.stride = square_param(stride, "stride")
+        self.padding = square_param(padding, "padding")
+        self.dilation = square_param(dilation, "dilation")
+        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
+            raise ValueError(
+                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
+                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
+            )
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                f"divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+
+    def expanded_weight(self) -> Tensor:
+        """``(out_channels * |G|, in_channels // groups * |G_in|, k, k)``."""
+        raise NotImplementedError
+
+    def expanded_bias(self) -> Tensor | None:
+        """``(out_channels * |G|,)``: one bias per output channel, repeated over the group."""
+        if self.bias is None:
+            return None
+        return self.bias.repeat_interleave(self.order)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, C, H, W)`` (lifting) or ``(B, C, |G|, H, W)`` -> ``(B, C_out, |G|, H', W')``."""
+        self.in_type.validate(x, "input")
+        B = x.shape[0]
+        H, W = x.shape[-2:]
+        self._size_rule(type(self).__name__, H, W)
+        y = F.conv2d(
+            x.reshape(B, -1, H, W),
+            self.expanded_weight(),
+            self.expanded_bias(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+        return y.view(B, self.out_channels, self.order, *y.shape[-2:])
+
+    def export(self) -> nn.Conv2d:
+        """A plain ``nn.Conv2d`` holding the expanded bank (for inference or other runtimes).
+
+        It maps ``x.flatten(1, 2)`` (group layers) or ``x`` (lifting layers) to
+        ``(batch, out_channels * |G|, H', W')``; ``.unflatten(1, (out_channels, |G|))``
+        recovers the group axis. :func:`export` does this for a whole model.
+        """
+        g_in = 1 if self.lifting else self.order
+        conv = nn.Conv2d(
+            self.in_channels * g_in,
+            self.out_channels * self.order,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias is not None,
+            device=self.weight.device,
+            dtype=self.weight.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(self.expanded_weight())
+            if self.bias is not None:
+                conv.bias.copy_(self.expanded_bias())
+        return conv
+
+    def _geometry_repr(self) -> str:
+        """``stride=..., padding=...`` for the settings that differ from the defaults."""
+        s = ""
+        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class _GroupConv(BankConv2d):
     """Shared machinery of :class:`LiftingConv2d` and :class:`GroupConv2d`."""
 
     lifting: bool = False
@@ -118,21 +222,9 @@ class _GroupConv(nn.Module):
         super().__init__()
         group = Cyclic(4) if group is None else group
         self.group = check_planar_group(group)
-        self.kernel_size = square_param(kernel_size, "kernel_size")
-        self.stride = square_param(stride, "stride")
-        self.padding = square_param(padding, "padding")
-        self.dilation = square_param(dilation, "dilation")
-        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
-            raise ValueError(
-                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
-                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
-            )
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self._set_geometry(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups
+        )
         self.order = self.group.order
         self.filter_rotation = self._resolve(filter_rotation)
 
@@ -248,65 +340,11 @@ class _GroupConv(nn.Module):
             bank = torch.einsum("hpb,ochkb->ohckp", ops, w)
         return bank.reshape(out * order, cin * g_in, k, k)
 
-    def expanded_bias(self) -> Tensor | None:
-        """``(out_channels * |G|,)``: one bias per output channel, repeated over the group."""
-        if self.bias is None:
-            return None
-        return self.bias.repeat_interleave(self.order)
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
-        B = x.shape[0]
-        H, W = x.shape[-2:]
-        self._size_rule(type(self).__name__, H, W)
-        y = F.conv2d(
-            x.reshape(B, -1, H, W),
-            self.expanded_weight(),
-            self.expanded_bias(),
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-        )
-        return y.view(B, self.out_channels, self.order, *y.shape[-2:])
-
-    # -------------------------------------------------------------- inference export
-    def export(self) -> nn.Conv2d:
-        """A plain ``nn.Conv2d`` holding the expanded bank (for inference or other runtimes).
-
-        It maps ``x.flatten(1, 2)`` (group layers) or ``x`` (lifting layers) to
-        ``(batch, out_channels * |G|, H', W')``; ``.unflatten(1, (out_channels, |G|))``
-        recovers the group axis. :func:`export` does this for a whole model.
-        """
-        g_in = 1 if self.lifting else self.order
-        conv = nn.Conv2d(
-            self.in_channels * g_in,
-            self.out_channels * self.order,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias is not None,
-            device=self.weight.device,
-            dtype=self.weight.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(self.expanded_weight())
-            if self.bias is not None:
-                conv.bias.copy_(self.expanded_bias())
-        return conv
-
     def extra_repr(self) -> str:
         s = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"group={self.group.name}"
-        )
-        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
-            if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)}"
-        if self.bias is None:
-            s += ", bias=False"
+        ) + self._geometry_repr()
         if self.filter_rotation != "permute":
             s += f", filter_rotation={self.filter_rotation!r}"
         return s

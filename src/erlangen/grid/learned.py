@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from ..fields import GroupImageField, ImageField, rotate_image
 from ..groups import Cyclic
 from .functional import orientation_permutations, output_size
-from .layers import SizeRule, default_size, square_param
+from .layers import BankConv2d, SizeRule, default_size
 
 #: where the matrix ``A`` lives: one per layer, per output channel or per input channel
 LOCATIONS = ("shared", "per_out", "per_in")
@@ -277,7 +277,7 @@ def _random_orthogonal(count: int, d: int) -> Tensor:
 
 
 # =============================================================================== layers
-class _LearnedGroupConv(nn.Module):
+class _LearnedGroupConv(BankConv2d):
     """Shared machinery of :class:`LearnedGroupConv2d` and :class:`LearnedGroupToGroupConv2d`."""
 
     lifting: bool = True
@@ -319,21 +319,9 @@ class _LearnedGroupConv(nn.Module):
                 "invertibility_weight, cyclic_weight and init_noise must be >= 0, got "
                 f"{invertibility_weight}, {cyclic_weight}, {init_noise}"
             )
-        self.kernel_size = square_param(kernel_size, "kernel_size")
-        self.stride = square_param(stride, "stride")
-        self.padding = square_param(padding, "padding")
-        self.dilation = square_param(dilation, "dilation")
-        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
-            raise ValueError(
-                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
-                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
-            )
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                f"divisible by groups ({groups})"
-            )
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self._set_geometry(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups
+        )
         self.order = order
         self.group = Cyclic(order)
         self.location, self.parametrisation, self.init = location, parametrisation, init
@@ -644,7 +632,7 @@ class _LearnedGroupConv(nn.Module):
         return loss
 
     # ------------------------------------------------------------------ the filter bank
-    def filter_bank(self) -> Tensor:
+    def expanded_weight(self) -> Tensor:
         """The expanded bank, computed from ``A``'s powers (computed once).
 
         Returns
@@ -693,61 +681,12 @@ class _LearnedGroupConv(nn.Module):
             s = self._orientation_permutations().view(n, 1, n)
         return ((c * s_in + s) * n + j).flatten()
 
-    def expanded_bias(self) -> Tensor | None:
-        """``(out_channels * n,)``: one bias per output channel, shared over orientations."""
-        return None if self.bias is None else self.bias.repeat_interleave(self.order)
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
-        B = x.shape[0]
-        H, W = x.shape[-2:]
-        self._size_rule(type(self).__name__, H, W)
-        y = F.conv2d(
-            x.reshape(B, -1, H, W),
-            self.filter_bank(),
-            self.expanded_bias(),
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-        )
-        return y.view(B, self.out_channels, self.order, *y.shape[-2:])
-
-    def export(self) -> nn.Conv2d:
-        """A plain ``nn.Conv2d`` holding the current bank (see
-        :meth:`erlangen.grid.LiftingConv2d.export`); wrap it in
-        :class:`~erlangen.grid.ExportedConv2d` to keep the group axis."""
-        n_in = 1 if self.lifting else self.order
-        conv = nn.Conv2d(
-            self.in_channels * n_in,
-            self.out_channels * self.order,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            groups=self.groups,
-            bias=self.bias is not None,
-            device=self.weight.device,
-            dtype=self.weight.dtype,
-        )
-        with torch.no_grad():
-            conv.weight.copy_(self.filter_bank())
-            if self.bias is not None:
-                conv.bias.copy_(self.expanded_bias())
-        return conv
-
     def extra_repr(self) -> str:
-        s = (
+        return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"order={self.order}, location={self.location!r}, "
             f"parametrisation={self.parametrisation!r}, init={self.init!r}"
-        )
-        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
-            if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        ) + self._geometry_repr()
 
 
 _LAYER_DOC = """

@@ -87,8 +87,9 @@ class RotationProbe:
     ``ImageField(Cyclic(order), channels)`` and the logits as ``InvariantField``: the report's
     relative error is ``max |f(g x) - f(x)| / max |f(x)|`` over the batch and over the
     ``elements`` (multiples of ``360 / order`` degrees). Quarter turns permute pixels exactly;
-    other angles are bilinear (the checker then compares only a central disk, which does not
-    matter for invariant logits but does for inputs: the data should be zero near the corners).
+    other angles are resampled bicubically (the checker then compares only a central disk,
+    which does not matter for invariant logits but does for inputs: the data should be zero
+    near the corners).
 
     Attributes
     ----------
@@ -145,10 +146,10 @@ class RotationProbe:
         return float(torch.stack(same).float().mean())
 
 
-#: the probes of the rotated-digits demo: exact quarter turns and a bilinear 45-degree turn
+#: the probes of the rotated-digits demo: exact quarter turns and a bicubic 45-degree turn
 ROTATION_PROBES = (
     RotationProbe("rot90", 4, (1, 2, 3), "quarter turns (exact pixel permutations)"),
-    RotationProbe("rot45", 8, (1,), "45-degree turn (bilinear interpolation)"),
+    RotationProbe("rot45", 8, (1,), "45-degree turn (bicubic interpolation)"),
 )
 
 
