@@ -105,7 +105,7 @@ def test_demo_end_to_end_with_tiny_models(tiny, tmp_path):
     assert result.exit_code == 0, out
     (demo_dir,) = tmp_path.iterdir()
     assert demo_dir.name.startswith("demo-")
-    outputs = "results.json results.csv report.md error_vs_size.png equivariance.png samples.png"
+    outputs = "results.json results.csv report.md metrics_vs_size.png equivariance.png samples.png"
     for name in outputs.split():
         assert (demo_dir / name).is_file(), name
     doc = json.loads((demo_dir / "results.json").read_text())
@@ -122,5 +122,5 @@ def test_demo_end_to_end_with_tiny_models(tiny, tmp_path):
     for r in doc["runs"]:
         assert (demo_dir / r["run_dir"] / "checkpoints" / "last.ckpt").is_file()
     report = (demo_dir / "report.md").read_text()
-    assert "| test-invariant | 40 |" in report and "error_vs_size.png" in report
+    assert "| test-invariant | 40 |" in report and "metrics_vs_size.png" in report
     assert "test error" in out  # the table was printed

@@ -384,6 +384,17 @@ def evaluate(
     _print_metrics(f"evaluation of {run_dir}", metrics)
 
 
+def _split(text: str | None, kind=str, option: str = "") -> tuple:
+    """``"a, b"`` -> ``("a", "b")`` (converted by ``kind``); ``None`` or ``""`` -> ``()``."""
+    try:
+        return tuple(kind(t.strip()) for t in (text or "").split(",") if t.strip())
+    except ValueError:
+        raise ValueError(
+            f"{option or 'the option'} takes {kind.__name__} values separated by commas, "
+            f"got {text!r}"
+        ) from None
+
+
 # ----------------------------------------------------------------------------- demo
 @app.command("inspect")
 def inspect_cmd(
@@ -423,7 +434,7 @@ def demo(
     seeds: Annotated[int | None, typer.Option(help="seeds per (model, size)")] = None,
     steps: Annotated[int | None, typer.Option(help="optimizer steps per run")] = None,
     full: Annotated[
-        bool, typer.Option(help="the long version: sizes up to 3000, 3 seeds, 1500 steps")
+        bool, typer.Option(help="the long version: sizes up to 3000, 3 seeds, 2000 steps")
     ] = False,
     out: Annotated[Path, typer.Option(help="parent folder of demo-<time>/")] = Path("runs"),
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
@@ -433,32 +444,27 @@ def demo(
 ) -> None:
     """The main job: Z2CNN, Z2CNN + augmentation, P4CNN and LGCNN on rotated digits at
     several training-set sizes; accuracy, parameters, time and rotation-equivariance error."""
-    import dataclasses
-
     from . import demo as demo_mod
+    from . import sweep as sweep_mod
+    from .tasks import get_task
 
-    plan = demo_mod.FULL_PLAN if full else demo_mod.DEFAULT_PLAN
     try:
-        changes: dict = {}
-        if models:
-            changes["contenders"] = tuple(m.strip() for m in models.split(",") if m.strip())
-        if sizes:
-            changes["sizes"] = tuple(int(n) for n in sizes.split(","))
-        if seeds is not None:
-            changes["seeds"] = tuple(range(seeds))
-        if steps is not None:
-            changes["steps"] = steps
-        if task not in ("rotated-digits", "digits"):
-            raise KeyError(f"the demo runs on rotated-digits or digits, got {task!r}")
-        changes["task"] = task
-        plan = dataclasses.replace(plan, **changes)
-        demo_mod.check_models(plan)
+        plan = demo_mod.demo_plan(
+            full=full,
+            task=task,
+            models=_split(models),
+            sizes=_split(sizes, int, "--sizes"),
+            seeds=seeds,
+            steps=steps,
+        )
+        the_task = get_task(plan.task)
+        sweep_mod.check_plan(plan.filled(the_task), the_task)
     except KeyError as e:
         raise _fail(str(e.args[0])) from e
     except ValueError as e:
-        raise _fail(f"--sizes takes integers separated by commas ({e})") from e
-    result = demo_mod.run_with_progress(plan, out=out, device=device, console=console)
-    console.print(demo_mod.rich_table(result.rows, title=f"erlangen demo ({plan.task})"))
+        raise _fail(str(e)) from e
+    result = demo_mod.run_demo(plan, out=out, device=device, console=console)
+    console.print(sweep_mod.rich_table(result.rows, the_task, title=f"erlangen demo ({plan.task})"))
     console.print(
         f"finished in {result.total_time_s / 60:.1f} min; results, plots and report.md in "
         f"{result.out_dir}"
@@ -478,10 +484,6 @@ def _parse_model_options(pairs: list[str] | None) -> dict[str, dict]:
         parsed = _parse_options([f"{key}={value}"])
         options.setdefault(model if colon else "*", {}).update(parsed)
     return options
-
-
-def _split(text: str | None, kind=str) -> tuple:
-    return tuple(kind(t.strip()) for t in (text or "").split(",") if t.strip())
 
 
 @app.command()
@@ -523,7 +525,7 @@ def sweep(
         plan = sweep_mod.SweepPlan(
             task=task,
             models=_split(models),
-            sizes=_split(sizes, int),
+            sizes=_split(sizes, int, "--sizes"),
             seeds=tuple(range(seeds)),
             steps=steps,
             batch_size=batch_size,
@@ -538,24 +540,8 @@ def sweep(
     except ValueError as e:
         raise _fail(str(e)) from e
 
-    def on_start(i, total, contender, size, seed):
-        console.print(f"[{i + 1}/{total}] {contender.label} n={size} seed={seed} ...")
-
-    def on_done(row):
-        if row["status"] != "finished":
-            console.print(f"[red]{row['model']} n={row['train_size']}: {row['status']}[/]")
-            return
-        cells = sweep_mod.markdown_table([row], the_task).splitlines()[-1]
-        console.print(f"done in {row['wall_time_s']:.0f} s: {cells}", highlight=False)
-
-    result = sweep_mod.run_sweep(
-        plan,
-        out=out,
-        device=device,
-        jobs=jobs,
-        threads=threads,
-        on_start=on_start,
-        on_done=on_done,
+    result = sweep_mod.run_with_progress(
+        plan, console, out=out, device=device, jobs=jobs, threads=threads
     )
     console.print(sweep_mod.rich_table(result.rows, the_task, title=f"erlangen sweep ({task})"))
     console.print(

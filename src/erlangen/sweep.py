@@ -198,6 +198,8 @@ class SweepResult:
     plan: SweepPlan
     rows: list[dict[str, Any]] = field(default_factory=list)
     total_time_s: float = 0.0
+    #: heading of ``report.md`` (default ``erlangen sweep: <task>``)
+    title: str | None = None
 
 
 def _run_one(
@@ -241,8 +243,11 @@ def run_sweep(
     on_start: Callable[[int, int, Contender, int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     callbacks: Callable[[], Sequence[Any]] | None = None,
+    name: str | None = None,
+    title: str | None = None,
+    finish: Callable[[SweepResult], Sequence[str]] | None = None,
 ) -> SweepResult:
-    """Train and measure every run of ``plan``; write results into ``out/sweep-<task>-<time>/``.
+    """Train and measure every run of ``plan``; write results into ``out/<name>-<time>/``.
 
     Parameters
     ----------
@@ -267,6 +272,13 @@ def run_sweep(
         ``on_done(row)`` after each run.
     callbacks : callable, optional
         Returns extra Lightning callbacks for each run (``jobs=1`` only).
+    name : str, optional
+        Prefix of the output folder (default ``sweep-<task>``).
+    title : str, optional
+        Heading of ``report.md`` (default ``erlangen sweep: <task>``).
+    finish : callable, optional
+        ``finish(result)`` after the last run, before the final outputs are written: it may
+        write more files into ``result.out_dir`` and returns Markdown lines for ``report.md``.
     """
     t_start = time.perf_counter()
     task = task or get_task(plan.task)
@@ -274,16 +286,18 @@ def run_sweep(
     check_plan(plan, task)
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    out_dir = unique_dir(Path(out), f"sweep-{task.name}")
+    out_dir = unique_dir(Path(out), name or f"sweep-{task.name}")
     t_data = time.perf_counter()
     task.load(plan.data_seed)  # generate/cache the data once, before any run reads it
     data_time = time.perf_counter() - t_data
 
-    result = SweepResult(out_dir, plan)
+    result = SweepResult(out_dir, plan, title=title)
     runs = plan.runs()
     threads = threads or (
         torch.get_num_threads() if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
     )
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     env = {"jobs": jobs, "threads": threads, "device": device, "data_time_s": data_time}
 
     def record(contender: Contender, size: int, seed: int, metrics, status, wall) -> None:
@@ -347,8 +361,9 @@ def run_sweep(
                 contender, size, seed = futures[future]
                 metrics, status, wall = future.result()
                 record(contender, size, seed, metrics, status, wall)
+    extra = list(finish(result)) if finish is not None else []
     result.total_time_s = time.perf_counter() - t_start
-    write_outputs(result, task, env, final=True)
+    write_outputs(result, task, env, final=True, extra=extra)
     return result
 
 
@@ -413,9 +428,14 @@ def _environment() -> dict[str, Any]:
 
 
 def write_outputs(
-    result: SweepResult, task: Task, env: dict[str, Any], final: bool = False
+    result: SweepResult,
+    task: Task,
+    env: dict[str, Any],
+    final: bool = False,
+    extra: Sequence[str] = (),
 ) -> None:
-    """``results.json``, ``results.csv`` and, when ``final``, ``report.md`` and the plot."""
+    """``results.json``, ``results.csv`` and, when ``final``, ``report.md`` (with the
+    ``extra`` Markdown lines after the results) and the plot."""
     from .data import atomic_write_bytes
 
     out = result.out_dir
@@ -440,7 +460,7 @@ def write_outputs(
     if final and finished and task.plots:
         plot_metrics_vs_size(finished, task, out / "metrics_vs_size.png")
     if final:
-        (out / "report.md").write_text(report_markdown(result, task, doc))
+        (out / "report.md").write_text(report_markdown(result, task, doc, extra))
 
 
 def summarize(
@@ -513,8 +533,10 @@ def plot_metrics_vs_size(rows: Sequence[dict[str, Any]], task: Task, path: Path)
     plt.close(fig)
 
 
-def report_markdown(result: SweepResult, task: Task, doc: dict[str, Any]) -> str:
-    """``report.md``: set-up, table, plot and the runs that stopped."""
+def report_markdown(
+    result: SweepResult, task: Task, doc: dict[str, Any], extra: Sequence[str] = ()
+) -> str:
+    """``report.md``: set-up, table, plot, the ``extra`` lines and the runs that stopped."""
     plan, env = result.plan, doc["environment"]
     options = {
         task.model_name(Contender.parse(m).model): {
@@ -525,7 +547,7 @@ def report_markdown(result: SweepResult, task: Task, doc: dict[str, Any]) -> str
     }
     recipe = task.recipe
     lines = [
-        f"# erlangen sweep: {task.name}",
+        f"# {result.title or f'erlangen sweep: {task.name}'}",
         "",
         f"Finished {env['finished']} in {result.total_time_s / 60:.1f} min (data "
         f"{doc['data_time_s']:.1f} s) on {env['platform']} ({env['cpus']} CPUs), {doc['jobs']} "
@@ -536,7 +558,7 @@ def report_markdown(result: SweepResult, task: Task, doc: dict[str, Any]) -> str
         "",
         f"- Task `{task.name}`: {task.description}.",
         f"- Models: {', '.join(f'`{m}`' for m in plan.models)}; options: "
-        + "; ".join(f"`{m}` {json.dumps(o)}" for m, o in options.items())
+        + ("; ".join(f"`{m}` {json.dumps(o)}" for m, o in options.items() if o) or "none")
         + ".",
         f"- Training-set sizes: {', '.join(str(n) for n in plan.sizes)} (nested subsets); "
         f"seeds: {', '.join(map(str, plan.seeds))}; data seed {plan.data_seed}.",
@@ -549,6 +571,7 @@ def report_markdown(result: SweepResult, task: Task, doc: dict[str, Any]) -> str
         markdown_table(result.rows, task),
         "",
         *(["![metrics against training-set size](metrics_vs_size.png)", ""] if task.plots else []),
+        *extra,
         *[
             f"- Stopped: {r['model']} with {r['train_size']} samples, seed {r['seed']}: "
             f"{r['status']}"
@@ -571,6 +594,71 @@ def report_markdown(result: SweepResult, task: Task, doc: dict[str, Any]) -> str
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------- progress
+def run_with_progress(
+    plan: SweepPlan, console, *, label: str = "runs", **kwargs: Any
+) -> SweepResult:
+    """:func:`run_sweep` with a display on ``console`` (a :class:`rich.console.Console`).
+
+    On a terminal: a bar over all runs and, when runs go one at a time, one over the current
+    run's optimizer steps with its last epoch's training metrics. In a log file: a line when a
+    run starts and its row of the results table when it ends. ``kwargs`` go to
+    :func:`run_sweep` (``callbacks``, ``on_start`` and ``on_done`` are taken here).
+    """
+    import lightning.pytorch as pl
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    task = kwargs.get("task") or get_task(plan.task)
+    plan = plan.filled(task)
+    live = console.is_terminal
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not live,
+    )
+    overall = progress.add_task(label, total=len(plan.runs()))
+    current = progress.add_task("", total=plan.steps, visible=kwargs.get("jobs", 1) == 1)
+    run_label = {"text": ""}
+
+    class StepProgress(pl.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            progress.update(current, completed=trainer.global_step)
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            shown = [
+                f"{key.removeprefix('train/')} {float(value):.3g}"
+                for key, value in trainer.callback_metrics.items()
+                if key.startswith("train/") and not key.endswith("time_s")
+            ]
+            progress.update(current, description="  ".join([run_label["text"], *shown]))
+
+    def on_start(i: int, total: int, contender: Contender, size: int, seed: int) -> None:
+        run_label["text"] = f"{contender.label} n={size} seed={seed}"
+        progress.reset(current, total=plan.steps, description=run_label["text"])
+        if not live:
+            console.print(f"[{i + 1}/{total}] {run_label['text']} ...", highlight=False)
+
+    def on_done(row: dict[str, Any]) -> None:
+        progress.advance(overall)
+        if row["status"] != "finished":
+            console.print(f"[red]{row['model']} n={row['train_size']}: {row['status']}[/]")
+        elif not live:
+            cells = markdown_table([row], task).splitlines()[-1]
+            console.print(f"done in {row['wall_time_s']:.0f} s: {cells}", highlight=False)
+
+    with progress:
+        return run_sweep(
+            plan,
+            on_start=on_start,
+            on_done=on_done,
+            callbacks=lambda: [StepProgress()],
+            **kwargs,
+        )
+
+
 __all__ = [
     "Contender",
     "SweepPlan",
@@ -580,6 +668,7 @@ __all__ = [
     "plot_metrics_vs_size",
     "rich_table",
     "run_sweep",
+    "run_with_progress",
     "summarize",
     "write_outputs",
 ]

@@ -4,15 +4,25 @@ on the n-body task, at tiny sizes."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from train_helpers import tiny_nbody_task
 from typer.testing import CliRunner
 
 from erlangen.cli import app
-from erlangen.sweep import Contender, SweepPlan, check_plan, markdown_table, run_sweep, summarize
+from erlangen.sweep import (
+    Contender,
+    SweepPlan,
+    check_plan,
+    markdown_table,
+    run_sweep,
+    run_with_progress,
+    summarize,
+)
 from erlangen.tasks import get_task
 
 runner = CliRunner()
@@ -170,7 +180,26 @@ def test_cli_errors_are_clear(nbody_task, tmp_path):
     assert result.exit_code == 2 and "give epochs or steps, not both" in out
     result, out = invoke(*"train test-nbody --model mlp --augment --out".split(), tmp_path)
     assert result.exit_code == 2 and "has no augmentation" in out
+    result, out = invoke("sweep", "test-nbody", "--sizes", "10,a", "--out", tmp_path)
+    assert result.exit_code == 2 and "--sizes takes int values separated by commas" in out
     assert not any(tmp_path.iterdir())
+
+
+def test_live_progress_on_a_terminal(nbody_task, tmp_path):
+    """On a terminal the display shows bars (runs, and the current run's steps with its
+    training loss); in a log it prints one line per start and the table row per run."""
+    plan = SweepPlan(task="test-nbody", models=("mlp",), sizes=(20,), steps=3)
+    for terminal in (True, False):
+        text = io.StringIO()
+        console = Console(file=text, force_terminal=terminal, width=150)
+        result = run_with_progress(plan, console, out=tmp_path, device="cpu", label="my runs")
+        assert result.rows[0]["status"] == "finished" and result.rows[0]["steps"] == 3
+        shown = text.getvalue()
+        if terminal:
+            assert "my runs" in shown and "mlp-nbody n=20 seed=0" in shown and "loss" in shown
+        else:
+            assert "[1/1] mlp-nbody n=20 seed=0 ..." in shown
+            assert "done in" in shown and "| mlp-nbody | 20 | 0 | 3 |" in shown
 
 
 @pytest.mark.slow

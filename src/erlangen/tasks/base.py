@@ -321,6 +321,8 @@ class ClassificationTask(TaskBase):
         Column("test_error", "test error", "{:.2%}"),
         Column("rot90_rel_error", "rot90 rel err", "{:.1e}"),
         Column("rot45_rel_error", "rot45 rel err", "{:.1e}"),
+        Column("rot90_agreement", "rot90 same pred", "{:.1%}"),
+        Column("rot45_agreement", "rot45 same pred", "{:.1%}"),
     )
     plots: tuple[tuple[str, str], ...] = (("test_error", "test error"),)
 
