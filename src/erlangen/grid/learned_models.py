@@ -17,8 +17,8 @@ otherwise. Every option of the learned layers (``location``, ``parametrisation``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -26,26 +26,29 @@ from torch import Tensor, nn
 from ..fields import ImageField, InvariantField
 from ..groups import Cyclic
 from ..registry import register_example, register_model
-from .layers import GroupBatchNorm2d, GroupBlock, GroupMaxPool2d, InvariantPool
+from .layers import GroupBatchNorm2d, GroupBlock, InvariantPool
 from .learned import (
     LearnedGroupConv2d,
     LearnedGroupToGroupConv2d,
     auxiliary_loss,
     learned_layers,
 )
+from .models import _allcnnc_stack, _allcnnc_widths, _check_input, _ConvFactory, _gcnn_stack
+
+
+def _learned(cls: type[nn.Module], order: int, layer_options: dict) -> _ConvFactory:
+    """``cls(in_channels, out_channels, kernel_size, order, **geometry, **layer_options)``."""
+
+    def make(in_channels: int, out_channels: int, kernel_size: int, **geometry) -> nn.Module:
+        return cls(in_channels, out_channels, kernel_size, order, **geometry, **layer_options)
+
+    return make
 
 
 class _LearnedModel(nn.Module):
-    """Input checks and the model-level views of the learned layers."""
+    """The model-level views of the learned layers."""
 
     in_channels: int
-
-    def _check_input(self, x: Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{type(self).__name__} expects images (batch, {self.in_channels}, H, W), "
-                f"got {tuple(x.shape)}"
-            )
 
     def auxiliary_loss(self) -> Tensor:
         """Sum of the learned layers' invertibility and cyclic penalties (a scalar)."""
@@ -106,30 +109,22 @@ class LGCNN(_LearnedModel):
         super().__init__()
         self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
         self.group = G = Cyclic(order)
-        opts = dict(layer_options)
-        layers: list[nn.Module] = [
-            LearnedGroupConv2d(in_channels, channels, 3, order, bias=not batch_norm, **opts)
-        ]
-        for i in range(6):
-            if i > 0:
-                layers.append(
-                    LearnedGroupToGroupConv2d(
-                        channels, channels, 3, order, bias=not batch_norm, **opts
-                    )
-                )
-            layers += [GroupBatchNorm2d(channels, G)] if batch_norm else []
-            layers.append(nn.ReLU())
-            layers += [nn.Dropout(dropout)] if dropout > 0 else []
-            if i == 1:
-                layers.append(GroupMaxPool2d(channels, 2, G))
-        self.features = nn.Sequential(*layers)
-        self.top = LearnedGroupToGroupConv2d(channels, num_classes, 4, order, **opts)
+        self.features, self.top = _gcnn_stack(
+            _learned(LearnedGroupConv2d, order, layer_options),
+            _learned(LearnedGroupToGroupConv2d, order, layer_options),
+            G,
+            in_channels,
+            num_classes,
+            channels,
+            dropout,
+            batch_norm,
+        )
         self.pool = InvariantPool(num_classes, G, "max", "max")
         self.in_type = ImageField(G, channels=in_channels, size=input_size)
         self.out_type = InvariantField(G, shape=(2, num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+        _check_input(self, x)
         return self.pool(self.top(self.features(x)))
 
 
@@ -179,49 +174,26 @@ class LGAllCNNC(_LearnedModel):
         **layer_options,
     ):
         super().__init__()
-        if downsample_kernel not in (3, 4):
-            raise ValueError(f"downsample_kernel must be 3 or 4, got {downsample_kernel}")
-        if widths is None:
-            widths = tuple(max(1, round(w / math.sqrt(order))) for w in (96, 192))
+        widths = _allcnnc_widths(order, widths, downsample_kernel)
         self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
         self.group = G = Cyclic(order)
-        w1, w2 = widths
-        drop_in, drop_stage = dropout
-        kd = downsample_kernel
-        plan = [  # (in, out, kernel, stride, padding)
-            (in_channels, w1, 3, 1, 1),
-            (w1, w1, 3, 1, 1),
-            (w1, w1, kd, 2, 1),
-            "drop",
-            (w1, w2, 3, 1, 1),
-            (w2, w2, 3, 1, 1),
-            (w2, w2, kd, 2, 1),
-            "drop",
-            (w2, w2, 3, 1, 0),
-            (w2, w2, 1, 1, 0),
-        ]
-        opts = dict(layer_options)
-        layers: list[nn.Module] = [nn.Dropout(drop_in)] if drop_in > 0 else []
-        cls: type[nn.Module] = LearnedGroupConv2d  # the first layer lifts
-        for step in plan:
-            if step == "drop":
-                layers += [nn.Dropout(drop_stage)] if drop_stage > 0 else []
-                continue
-            cin, cout, k, s, p = step
-            layers.append(
-                cls(cin, cout, k, order, stride=s, padding=p, bias=not batch_norm, **opts)
-            )
-            layers += [GroupBatchNorm2d(cout, G)] if batch_norm else []
-            layers.append(nn.ReLU())
-            cls = LearnedGroupToGroupConv2d
-        self.features = nn.Sequential(*layers)
-        self.top = LearnedGroupToGroupConv2d(w2, num_classes, 1, order, **opts)
+        self.features, self.top = _allcnnc_stack(
+            _learned(LearnedGroupConv2d, order, layer_options),  # the first layer lifts
+            _learned(LearnedGroupToGroupConv2d, order, layer_options),
+            partial(GroupBatchNorm2d, group=G),
+            in_channels,
+            num_classes,
+            widths,
+            dropout,
+            batch_norm,
+            downsample_kernel,
+        )
         self.pool = InvariantPool(num_classes, G, "mean", "mean")
         self.in_type = ImageField(G, channels=in_channels, size=input_size)
         self.out_type = InvariantField(G, shape=(2, num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+        _check_input(self, x)
         return self.pool(self.top(self.features(x)))
 
 

@@ -14,7 +14,8 @@ Registered names: ``z2cnn``, ``p4cnn``, ``p4mcnn``, ``allcnnc``, ``p4-allcnnc``,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from torch import Tensor, nn
 
@@ -40,6 +41,104 @@ def _check_input(model: nn.Module, x: Tensor) -> None:
             f"{type(model).__name__} expects images (batch, {model.in_channels}, H, W), "
             f"got {tuple(x.shape)}"
         )
+
+
+#: builds one convolution of a model, ``(in_channels, out_channels, kernel_size, *, stride,
+#: padding, bias) -> layer`` (``nn.Conv2d``, or a lifting / group / learned layer with its
+#: group and every other option bound)
+_ConvFactory = Callable[..., nn.Module]
+
+
+def _gcnn_stack(
+    lifting: _ConvFactory,
+    group_conv: _ConvFactory,
+    group: FiniteGroup,
+    in_channels: int,
+    num_classes: int,
+    channels: int,
+    dropout: float,
+    batch_norm: bool,
+) -> tuple[nn.Sequential, nn.Module]:
+    """The layers of the rotated-MNIST G-CNN (:class:`GCNN`, and ``LGCNN`` with learned
+    convolutions), created in this order: ``features`` then ``top``.
+
+    ``features`` maps ``(batch, in_channels, H, W)`` to ``(batch, channels, |G|, H', W')``:
+    a 3x3 lifting convolution and five 3x3 group convolutions, all 'valid', each followed by
+    batch norm (shared over the group axis), ReLU and dropout (where enabled), with a 2x2
+    max-pool after the second. ``top`` is a 4x4 group convolution to ``num_classes``.
+    """
+    layers: list[nn.Module] = [lifting(in_channels, channels, 3, bias=not batch_norm)]
+    for i in range(6):
+        if i > 0:
+            layers.append(group_conv(channels, channels, 3, bias=not batch_norm))
+        layers += [GroupBatchNorm2d(channels, group)] if batch_norm else []
+        layers.append(nn.ReLU())
+        layers += [nn.Dropout(dropout)] if dropout > 0 else []
+        if i == 1:
+            layers.append(GroupMaxPool2d(channels, 2, group))
+    return nn.Sequential(*layers), group_conv(channels, num_classes, 4)
+
+
+def _allcnnc_widths(
+    order: int, widths: Sequence[int] | None, downsample_kernel: int
+) -> Sequence[int]:
+    """Checks ``downsample_kernel``; the stage widths, by default ``(96, 192) / sqrt(|G|)``."""
+    if downsample_kernel not in (3, 4):
+        raise ValueError(f"downsample_kernel must be 3 or 4, got {downsample_kernel}")
+    if widths is None:
+        widths = tuple(max(1, round(w / math.sqrt(order))) for w in (96, 192))
+    return widths
+
+
+def _allcnnc_stack(
+    first_conv: _ConvFactory,
+    conv: _ConvFactory,
+    norm: Callable[[int], nn.Module],
+    in_channels: int,
+    num_classes: int,
+    widths: Sequence[int],
+    dropout: Sequence[float],
+    batch_norm: bool,
+    downsample_kernel: int,
+) -> tuple[nn.Sequential, nn.Module]:
+    """The layers of All-CNN-C (:class:`AllCNNC`, and ``LGAllCNNC`` with learned
+    convolutions), created in this order: ``features`` then ``top``.
+
+    ``features``: input dropout, then per stage three 3x3 convolutions (the third
+    ``downsample_kernel`` x ``downsample_kernel`` with stride 2 and padding 1) and dropout,
+    then a 3x3 'valid' and a 1x1 convolution; ``first_conv`` builds the first convolution,
+    ``conv`` the others, each followed by ``norm(out_channels)`` (with ``batch_norm``) and
+    ReLU. ``top`` is a 1x1 convolution to ``num_classes``. Shapes are those of the
+    convolutions: ``(batch, in_channels, H, W) -> (batch, num_classes, [|G|,] H', W')``.
+    """
+    w1, w2 = widths
+    drop_in, drop_stage = dropout
+    k_down = downsample_kernel
+    plan = [  # (in, out, kernel, stride, padding)
+        (in_channels, w1, 3, 1, 1),
+        (w1, w1, 3, 1, 1),
+        (w1, w1, k_down, 2, 1),
+        "drop",
+        (w1, w2, 3, 1, 1),
+        (w2, w2, 3, 1, 1),
+        (w2, w2, k_down, 2, 1),
+        "drop",
+        (w2, w2, 3, 1, 0),
+        (w2, w2, 1, 1, 0),
+    ]
+    layers: list[nn.Module] = [nn.Dropout(drop_in)] if drop_in > 0 else []
+    make = first_conv
+    for step in plan:
+        if step == "drop":
+            layers += [nn.Dropout(drop_stage)] if drop_stage > 0 else []
+            continue
+        cin, cout, k, s, p = step
+        layers.append(make(cin, cout, k, stride=s, padding=p, bias=not batch_norm))
+        if batch_norm:
+            layers.append(norm(cout))
+        layers.append(nn.ReLU())
+        make = conv
+    return nn.Sequential(*layers), conv(w2, num_classes, 1)
 
 
 class Z2CNN(nn.Module):
@@ -138,19 +237,16 @@ class GCNN(nn.Module):
         super().__init__()
         self.group = check_planar_group(group)
         self.in_channels, self.num_classes = in_channels, num_classes
-        layers: list[nn.Module] = [
-            LiftingConv2d(in_channels, channels, 3, group, bias=not batch_norm)
-        ]
-        for i in range(6):
-            if i > 0:
-                layers.append(GroupConv2d(channels, channels, 3, group, bias=not batch_norm))
-            layers += [GroupBatchNorm2d(channels, group)] if batch_norm else []
-            layers.append(nn.ReLU())
-            layers += [nn.Dropout(dropout)] if dropout > 0 else []
-            if i == 1:
-                layers.append(GroupMaxPool2d(channels, 2, group))
-        self.features = nn.Sequential(*layers)
-        self.top = GroupConv2d(channels, num_classes, 4, group)
+        self.features, self.top = _gcnn_stack(
+            partial(LiftingConv2d, group=group),
+            partial(GroupConv2d, group=group),
+            group,
+            in_channels,
+            num_classes,
+            channels,
+            dropout,
+            batch_norm,
+        )
         self.pool = InvariantPool(num_classes, group, "max", "max")
         self.in_type = ImageField(self.group, channels=in_channels, size=input_size)
         self.out_type = InvariantField(self.group, shape=(2, num_classes))
@@ -207,41 +303,26 @@ class AllCNNC(nn.Module):
         super().__init__()
         self.group = None if group is None else check_planar_group(group)
         order = 1 if group is None else self.group.order
-        if widths is None:
-            widths = tuple(max(1, round(w / math.sqrt(order))) for w in (96, 192))
-        if downsample_kernel not in (3, 4):
-            raise ValueError(f"downsample_kernel must be 3 or 4, got {downsample_kernel}")
+        widths = _allcnnc_widths(order, widths, downsample_kernel)
         self.in_channels, self.num_classes = in_channels, num_classes
-        w1, w2 = widths
-        drop_in, drop_stage = dropout
-        k_down = downsample_kernel
-
-        plan = [  # (in, out, kernel, stride, padding)
-            (in_channels, w1, 3, 1, 1),
-            (w1, w1, 3, 1, 1),
-            (w1, w1, k_down, 2, 1),
-            "drop",
-            (w1, w2, 3, 1, 1),
-            (w2, w2, 3, 1, 1),
-            (w2, w2, k_down, 2, 1),
-            "drop",
-            (w2, w2, 3, 1, 0),
-            (w2, w2, 1, 1, 0),
-        ]
-        layers: list[nn.Module] = [nn.Dropout(drop_in)] if drop_in > 0 else []
-        first = True
-        for step in plan:
-            if step == "drop":
-                layers += [nn.Dropout(drop_stage)] if drop_stage > 0 else []
-                continue
-            cin, cout, k, s, p = step
-            layers.append(self._conv(cin, cout, k, s, p, first, bias=not batch_norm))
-            if batch_norm:
-                layers.append(self._norm(cout))
-            layers.append(nn.ReLU())
-            first = False
-        self.features = nn.Sequential(*layers)
-        self.top = self._conv(w2, num_classes, 1, 1, 0, False, bias=True)
+        if self.group is None:
+            first_conv = conv = nn.Conv2d
+            norm = nn.BatchNorm2d
+        else:
+            first_conv = partial(LiftingConv2d, group=self.group)
+            conv = partial(GroupConv2d, group=self.group)
+            norm = partial(GroupBatchNorm2d, group=self.group)
+        self.features, self.top = _allcnnc_stack(
+            first_conv,
+            conv,
+            norm,
+            in_channels,
+            num_classes,
+            widths,
+            dropout,
+            batch_norm,
+            downsample_kernel,
+        )
         if self.group is None:
             self.pool = None
             symmetry = BASELINE_GROUP
@@ -250,17 +331,6 @@ class AllCNNC(nn.Module):
             symmetry = self.group
         self.in_type = ImageField(symmetry, channels=in_channels, size=input_size)
         self.out_type = InvariantField(symmetry, shape=(2, num_classes))
-
-    def _conv(self, cin: int, cout: int, k: int, s: int, p: int, first: bool, bias: bool):
-        if self.group is None:
-            return nn.Conv2d(cin, cout, k, s, p, bias=bias)
-        cls = LiftingConv2d if first else GroupConv2d
-        return cls(cin, cout, k, self.group, stride=s, padding=p, bias=bias)
-
-    def _norm(self, channels: int) -> nn.Module:
-        if self.group is None:
-            return nn.BatchNorm2d(channels)
-        return GroupBatchNorm2d(channels, self.group)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(self, x)
