@@ -210,14 +210,14 @@ class _GroupConv(BankConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        group: FiniteGroup | None,
-        stride: int | tuple[int, int],
-        padding: int | tuple[int, int],
-        dilation: int | tuple[int, int],
-        groups: int,
-        bias: bool,
-        filter_rotation: str,
-        ring: RingBasis | None,
+        group: FiniteGroup | None = None,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        filter_rotation: str = "auto",
+        ring: RingBasis | None = None,
     ):
         super().__init__()
         group = Cyclic(4) if group is None else group
@@ -392,34 +392,6 @@ class LiftingConv2d(_GroupConv):
 
     lifting = True
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int],
-        group: FiniteGroup | None = None,
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        filter_rotation: str = "auto",
-        ring: RingBasis | None = None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            group,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            filter_rotation,
-            ring,
-        )
-
 
 class GroupConv2d(_GroupConv):
     """Group convolution between group feature maps.
@@ -448,34 +420,6 @@ class GroupConv2d(_GroupConv):
     """
 
     lifting = False
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int],
-        group: FiniteGroup | None = None,
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
-        groups: int = 1,
-        bias: bool = True,
-        filter_rotation: str = "auto",
-        ring: RingBasis | None = None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            group,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            filter_rotation,
-            ring,
-        )
 
 
 # ------------------------------------------------------------------------------ pooling
