@@ -470,9 +470,9 @@ class _SpatialPool(nn.Module):
         self,
         channels: int,
         kernel_size: int,
-        group: FiniteGroup | None,
-        stride: int | None,
-        padding: int,
+        group: FiniteGroup | None = None,
+        stride: int | None = None,
+        padding: int = 0,
     ):
         super().__init__()
         self.group = check_planar_group(Cyclic(4) if group is None else group)
@@ -511,16 +511,6 @@ class GroupMaxPool2d(_SpatialPool):
     ``(batch, channels, |G|, H, W) -> (batch, channels, |G|, H', W')``.
     """
 
-    def __init__(
-        self,
-        channels: int,
-        kernel_size: int,
-        group: FiniteGroup | None = None,
-        stride: int | None = None,
-        padding: int = 0,
-    ):
-        super().__init__(channels, kernel_size, group, stride, padding)
-
     def _pool(self, x: Tensor) -> Tensor:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
@@ -528,16 +518,6 @@ class GroupMaxPool2d(_SpatialPool):
 class GroupAvgPool2d(_SpatialPool):
     """Spatial average-pooling of group feature maps (zero padding counted, as
     ``nn.AvgPool2d``); same exactness rule as :class:`GroupMaxPool2d`."""
-
-    def __init__(
-        self,
-        channels: int,
-        kernel_size: int,
-        group: FiniteGroup | None = None,
-        stride: int | None = None,
-        padding: int = 0,
-    ):
-        super().__init__(channels, kernel_size, group, stride, padding)
 
     def _pool(self, x: Tensor) -> Tensor:
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)

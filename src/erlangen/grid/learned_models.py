@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-import torch
 from torch import Tensor, nn
 
 from ..fields import ImageField, InvariantField
 from ..groups import Cyclic
 from ..registry import register_example, register_model
+from .examples import _seeded
 from .layers import GroupBatchNorm2d, GroupBlock, InvariantPool
 from .learned import (
     LearnedGroupConv2d,
@@ -219,17 +219,6 @@ def lg_allcnnc(in_channels: int = 3, num_classes: int = 10, **options) -> LGAllC
 
 
 # ----------------------------------------------------------------------------- examples
-def _seeded(build):
-    def factory():
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            return build()
-
-    factory.__name__ = build.__name__
-    factory.__doc__ = build.__doc__
-    return factory
-
-
 @register_example(
     "learned-lifting-rot90",
     "grid",
