@@ -18,6 +18,7 @@ them alike (what ``docs/learned_groups.md`` quotes)::
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -72,48 +73,39 @@ def _pair(
     )
 
 
-@register(
-    "learned-lifting-conv",
-    "grid",
-    "LearnedGroupConv2d (shared free A, order 4) vs LiftingConv2d (p4) and conv2d, fwd+bwd",
+#: (name, description, lifting, options of :func:`_pair`): one benchmark each
+_BENCHMARKS: tuple[tuple[str, str, bool, dict], ...] = (
+    (
+        "learned-lifting-conv",
+        "LearnedGroupConv2d (shared free A, order 4) vs LiftingConv2d (p4) and conv2d, fwd+bwd",
+        True,
+        {},
+    ),
+    (
+        "learned-group-conv",
+        "LearnedGroupToGroupConv2d (shared free A, order 4) vs GroupConv2d (p4) and conv2d, "
+        "fwd+bwd",
+        False,
+        {},
+    ),
+    (
+        "learned-group-conv-per-out",
+        "LearnedGroupToGroupConv2d (orthogonal A per output channel) vs GroupConv2d (p4), fwd+bwd",
+        False,
+        {"location": "per_out", "parametrisation": "orthogonal"},
+    ),
+    (
+        "learned-group-conv-wide",
+        "LearnedGroupToGroupConv2d 64 -> 64 x 4, 5x5, on 8x8 maps (a deep layer) vs GroupConv2d",
+        False,
+        {"channels": 64, "kernel": 5, "size": 8},
+    ),
 )
-def _lifting(device: str) -> BenchPair:
-    return _pair(True, device)
+for _name, _description, _lifting, _options in _BENCHMARKS:
+    register(_name, "grid", _description)(partial(_pair, _lifting, **_options))
 
 
-@register(
-    "learned-group-conv",
-    "grid",
-    "LearnedGroupToGroupConv2d (shared free A, order 4) vs GroupConv2d (p4) and conv2d, fwd+bwd",
-)
-def _group(device: str) -> BenchPair:
-    return _pair(False, device)
-
-
-@register(
-    "learned-group-conv-per-out",
-    "grid",
-    "LearnedGroupToGroupConv2d (orthogonal A per output channel) vs GroupConv2d (p4), fwd+bwd",
-)
-def _group_per_out(device: str) -> BenchPair:
-    return _pair(False, device, location="per_out", parametrisation="orthogonal")
-
-
-@register(
-    "learned-group-conv-wide",
-    "grid",
-    "LearnedGroupToGroupConv2d 64 -> 64 x 4, 5x5, on 8x8 maps (a deep layer) vs GroupConv2d",
-)
-def _group_wide(device: str) -> BenchPair:
-    return _pair(False, device, channels=64, kernel=5, size=8)
-
-
-NAMES = [
-    "learned-lifting-conv",
-    "learned-group-conv",
-    "learned-group-conv-per-out",
-    "learned-group-conv-wide",
-]
+NAMES = [name for name, *_ in _BENCHMARKS]
 
 
 def expansion_times(rounds: int = 200, **options) -> dict[str, float]:
