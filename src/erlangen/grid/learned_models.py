@@ -33,7 +33,7 @@ from .learned import (
     auxiliary_loss,
     learned_layers,
 )
-from .models import _allcnnc_stack, _allcnnc_widths, _check_input, _ConvFactory, _gcnn_stack
+from .models import _allcnnc_widths, _build_allcnnc, _build_gcnn, _check_input, _ConvFactory
 
 
 def _learned(cls: type[nn.Module], order: int, layer_options: dict) -> _ConvFactory:
@@ -109,16 +109,9 @@ class LGCNN(_LearnedModel):
         super().__init__()
         self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
         self.group = G = Cyclic(order)
-        self.features, self.top = _gcnn_stack(
-            _learned(LearnedGroupConv2d, order, layer_options),
-            _learned(LearnedGroupToGroupConv2d, order, layer_options),
-            G,
-            in_channels,
-            num_classes,
-            channels,
-            dropout,
-            batch_norm,
-        )
+        lifting = _learned(LearnedGroupConv2d, order, layer_options)
+        group_conv = _learned(LearnedGroupToGroupConv2d, order, layer_options)
+        _build_gcnn(self, lifting, group_conv, G, channels, dropout, batch_norm)
         self.pool = InvariantPool(num_classes, G, "max", "max")
         self.in_type = ImageField(G, channels=in_channels, size=input_size)
         self.out_type = InvariantField(G, shape=(2, num_classes))
@@ -177,17 +170,10 @@ class LGAllCNNC(_LearnedModel):
         widths = _allcnnc_widths(order, widths, downsample_kernel)
         self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
         self.group = G = Cyclic(order)
-        self.features, self.top = _allcnnc_stack(
-            _learned(LearnedGroupConv2d, order, layer_options),  # the first layer lifts
-            _learned(LearnedGroupToGroupConv2d, order, layer_options),
-            partial(GroupBatchNorm2d, group=G),
-            in_channels,
-            num_classes,
-            widths,
-            dropout,
-            batch_norm,
-            downsample_kernel,
-        )
+        lift = _learned(LearnedGroupConv2d, order, layer_options)  # the first layer lifts
+        conv = _learned(LearnedGroupToGroupConv2d, order, layer_options)
+        norm = partial(GroupBatchNorm2d, group=G)
+        _build_allcnnc(self, lift, conv, norm, widths, dropout, batch_norm, downsample_kernel)
         self.pool = InvariantPool(num_classes, G, "mean", "mean")
         self.in_type = ImageField(G, channels=in_channels, size=input_size)
         self.out_type = InvariantField(G, shape=(2, num_classes))

@@ -49,24 +49,25 @@ def _check_input(model: nn.Module, x: Tensor) -> None:
 _ConvFactory = Callable[..., nn.Module]
 
 
-def _gcnn_stack(
+def _build_gcnn(
+    model: nn.Module,
     lifting: _ConvFactory,
     group_conv: _ConvFactory,
     group: FiniteGroup,
-    in_channels: int,
-    num_classes: int,
     channels: int,
     dropout: float,
     batch_norm: bool,
-) -> tuple[nn.Sequential, nn.Module]:
-    """The layers of the rotated-MNIST G-CNN (:class:`GCNN`, and ``LGCNN`` with learned
-    convolutions), created in this order: ``features`` then ``top``.
+) -> None:
+    """Creates the layers of the rotated-MNIST G-CNN (:class:`GCNN`, and ``LGCNN`` with
+    learned convolutions) as ``model.features`` then ``model.top`` (in this order), for the
+    model's ``in_channels`` and ``num_classes``.
 
     ``features`` maps ``(batch, in_channels, H, W)`` to ``(batch, channels, |G|, H', W')``:
     a 3x3 lifting convolution and five 3x3 group convolutions, all 'valid', each followed by
     batch norm (shared over the group axis), ReLU and dropout (where enabled), with a 2x2
     max-pool after the second. ``top`` is a 4x4 group convolution to ``num_classes``.
     """
+    in_channels, num_classes = model.in_channels, model.num_classes
     layers: list[nn.Module] = [lifting(in_channels, channels, 3, bias=not batch_norm)]
     for i in range(6):
         if i > 0:
@@ -76,7 +77,8 @@ def _gcnn_stack(
         layers += [nn.Dropout(dropout)] if dropout > 0 else []
         if i == 1:
             layers.append(GroupMaxPool2d(channels, 2, group))
-    return nn.Sequential(*layers), group_conv(channels, num_classes, 4)
+    model.features = nn.Sequential(*layers)
+    model.top = group_conv(channels, num_classes, 4)
 
 
 def _allcnnc_widths(
@@ -90,19 +92,19 @@ def _allcnnc_widths(
     return widths
 
 
-def _allcnnc_stack(
+def _build_allcnnc(
+    model: nn.Module,
     first_conv: _ConvFactory,
     conv: _ConvFactory,
     norm: Callable[[int], nn.Module],
-    in_channels: int,
-    num_classes: int,
     widths: Sequence[int],
     dropout: Sequence[float],
     batch_norm: bool,
     downsample_kernel: int,
-) -> tuple[nn.Sequential, nn.Module]:
-    """The layers of All-CNN-C (:class:`AllCNNC`, and ``LGAllCNNC`` with learned
-    convolutions), created in this order: ``features`` then ``top``.
+) -> None:
+    """Creates the layers of All-CNN-C (:class:`AllCNNC`, and ``LGAllCNNC`` with learned
+    convolutions) as ``model.features`` then ``model.top`` (in this order), for the model's
+    ``in_channels`` and ``num_classes``.
 
     ``features``: input dropout, then per stage three 3x3 convolutions (the third
     ``downsample_kernel`` x ``downsample_kernel`` with stride 2 and padding 1) and dropout,
@@ -111,6 +113,7 @@ def _allcnnc_stack(
     ReLU. ``top`` is a 1x1 convolution to ``num_classes``. Shapes are those of the
     convolutions: ``(batch, in_channels, H, W) -> (batch, num_classes, [|G|,] H', W')``.
     """
+    in_channels, num_classes = model.in_channels, model.num_classes
     w1, w2 = widths
     drop_in, drop_stage = dropout
     k_down = downsample_kernel
@@ -138,7 +141,8 @@ def _allcnnc_stack(
             layers.append(norm(cout))
         layers.append(nn.ReLU())
         make = conv
-    return nn.Sequential(*layers), conv(w2, num_classes, 1)
+    model.features = nn.Sequential(*layers)
+    model.top = conv(w2, num_classes, 1)
 
 
 class Z2CNN(nn.Module):
@@ -237,16 +241,8 @@ class GCNN(nn.Module):
         super().__init__()
         self.group = check_planar_group(group)
         self.in_channels, self.num_classes = in_channels, num_classes
-        self.features, self.top = _gcnn_stack(
-            partial(LiftingConv2d, group=group),
-            partial(GroupConv2d, group=group),
-            group,
-            in_channels,
-            num_classes,
-            channels,
-            dropout,
-            batch_norm,
-        )
+        lifting, group_conv = partial(LiftingConv2d, group=group), partial(GroupConv2d, group=group)
+        _build_gcnn(self, lifting, group_conv, group, channels, dropout, batch_norm)
         self.pool = InvariantPool(num_classes, group, "max", "max")
         self.in_type = ImageField(self.group, channels=in_channels, size=input_size)
         self.out_type = InvariantField(self.group, shape=(2, num_classes))
@@ -312,17 +308,7 @@ class AllCNNC(nn.Module):
             first_conv = partial(LiftingConv2d, group=self.group)
             conv = partial(GroupConv2d, group=self.group)
             norm = partial(GroupBatchNorm2d, group=self.group)
-        self.features, self.top = _allcnnc_stack(
-            first_conv,
-            conv,
-            norm,
-            in_channels,
-            num_classes,
-            widths,
-            dropout,
-            batch_norm,
-            downsample_kernel,
-        )
+        _build_allcnnc(self, first_conv, conv, norm, widths, dropout, batch_norm, downsample_kernel)
         if self.group is None:
             self.pool = None
             symmetry = BASELINE_GROUP
