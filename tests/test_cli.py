@@ -104,7 +104,8 @@ def test_tour():
 def test_bench_writes_ratios(tmp_path):
     out = tmp_path / "bench.json"
     result = runner.invoke(
-        app, ["bench", "equivariant-linear-c8", "--min-run-time", "0.01", "--out", str(out)]
+        app,
+        [*"bench equivariant-linear-c8 --min-run-time 0.01 --rounds 3 --out".split(), str(out)],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
@@ -114,6 +115,7 @@ def test_bench_writes_ratios(tmp_path):
         set(row["ratios"]) == {"nn.Linear (same shape)"}
         and row["ratios"]["nn.Linear (same shape)"] > 0
     )
+    assert len(row["ours"]["rounds_ms"]) == 3 == len(row["references"][0]["rounds_ms"])
     assert data["environment"]["threads"] >= 1
     assert runner.invoke(app, ["bench", "--list"]).exit_code == 0
     unknown = runner.invoke(app, ["bench", "nope"])

@@ -3,10 +3,12 @@ small n-body task."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -49,3 +51,27 @@ def nbody_task(monkeypatch):
     task = train_helpers.tiny_nbody_task()
     monkeypatch.setitem(TASKS, task.name, task)
     return task
+
+
+@pytest.fixture
+def torchrun_world_of_one(monkeypatch):
+    """The environment torchrun sets up, for a world of one process on a free local port;
+    restores torch's thread count afterwards (Lightning's DDP set-up changes it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "TORCHELASTIC_RUN_ID": "test",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+        "WORLD_SIZE": "1",
+        "RANK": "0",
+        "LOCAL_RANK": "0",
+        "GROUP_RANK": "0",
+        "LOCAL_WORLD_SIZE": "1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    threads = torch.get_num_threads()
+    yield env
+    torch.set_num_threads(threads)

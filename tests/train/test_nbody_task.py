@@ -5,7 +5,6 @@ resume, the NaN stop, the distributed code path and re-evaluation."""
 from __future__ import annotations
 
 import json
-import socket
 
 import lightning.pytorch as pl
 import pytest
@@ -154,37 +153,17 @@ def test_evaluate_run_measures_a_regression_run_again(nbody_task, tmp_path):
         assert again[key] == pytest.approx(result.metrics[key], rel=1e-6), key
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_the_distributed_code_path_on_the_regression_path(nbody_task, tmp_path, monkeypatch):
+def test_the_distributed_code_path_on_the_regression_path(
+    nbody_task, tmp_path, torchrun_world_of_one
+):
     """torchrun's set-up with a world of one: gloo process group, DDP strategy, the tuple
     batches of the regression task, exact steps and the rank digest."""
-    env = {
-        "TORCHELASTIC_RUN_ID": "test",
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(_free_port()),
-        "WORLD_SIZE": "1",
-        "RANK": "0",
-        "LOCAL_RANK": "0",
-        "GROUP_RANK": "0",
-        "LOCAL_WORLD_SIZE": "1",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
     seen = {}
 
     class Spy(pl.Callback):
         def on_train_start(self, trainer, pl_module):
             seen["strategy"] = type(trainer.strategy).__name__
 
-    threads = torch.get_num_threads()
-    try:
-        result = quiet_fit(config("gatr", steps=6), out=tmp_path, callbacks=[Spy()])
-    finally:
-        torch.set_num_threads(threads)
+    result = quiet_fit(config("gatr", steps=6), out=tmp_path, callbacks=[Spy()])
     assert seen == {"strategy": "DDPStrategy"} and not torch.distributed.is_initialized()
     assert result.metrics["steps"] == 6 and len(result.metrics["weight_digests"]) == 1

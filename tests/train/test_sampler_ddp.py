@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -44,27 +43,9 @@ def test_sampler_shards_over_ranks(monkeypatch):
     assert len(set(shards[0].tolist()) & set(shards[1].tolist())) <= 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_the_distributed_code_path_in_one_process(tiny_models, tmp_path, monkeypatch):
+def test_the_distributed_code_path_in_one_process(tiny_models, tmp_path, torchrun_world_of_one):
     """What torchrun sets up, with a world of one: process group (gloo), DDP strategy,
     broadcast of the run folder, the rank digest; the group is gone afterwards."""
-    env = {
-        "TORCHELASTIC_RUN_ID": "test",
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(_free_port()),
-        "WORLD_SIZE": "1",
-        "RANK": "0",
-        "LOCAL_RANK": "0",
-        "GROUP_RANK": "0",
-        "LOCAL_WORLD_SIZE": "1",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
     seen = {}
 
     class Spy(pl.Callback):
@@ -72,12 +53,8 @@ def test_the_distributed_code_path_in_one_process(tiny_models, tmp_path, monkeyp
             seen["strategy"] = type(trainer.strategy).__name__
             seen["backend"] = torch.distributed.get_backend()
 
-    threads = torch.get_num_threads()
-    try:
-        cfg = TrainConfig(task="digits-8x8", model="test-tiny", epochs=2, train_size=200)
-        result = fit(cfg, out=tmp_path, progress=False, evaluate=False, callbacks=[Spy()])
-    finally:
-        torch.set_num_threads(threads)
+    cfg = TrainConfig(task="digits-8x8", model="test-tiny", epochs=2, train_size=200)
+    result = fit(cfg, out=tmp_path, progress=False, evaluate=False, callbacks=[Spy()])
     assert seen == {"strategy": "DDPStrategy", "backend": "gloo"}
     assert not torch.distributed.is_initialized()
     assert result.metrics["world_size"] == 1 and len(result.metrics["weight_digests"]) == 1

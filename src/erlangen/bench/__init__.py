@@ -228,7 +228,7 @@ def run(
         if pair.ours_label in pair.references:
             raise ValueError(f"{name}: a reference is labelled like ours ({pair.ours_label!r})")
         timings = time_callables(
-            {pair.ours_label: pair.ours, **pair.references}, min_run_time, device
+            {pair.ours_label: pair.ours, **pair.references}, min_run_time, device, rounds
         )
         results.append(BenchResult(name, bench.family, pair.note, timings[0], timings[1:]))
     return results

@@ -2,7 +2,7 @@
 
 - ``ga-gatr-n{N}``: GATr forward+backward against a plain pre-norm Transformer with the same
   number of real channels per token (16 x multivector channels + scalars), same depth and
-  heads, at N tokens (64 and 256 by default; 1024 and 4096 as well when the environment
+  heads, at N tokens (64 and 256 by default; 1024, 4096 and 16384 as well when the environment
   variable ``ERLANGEN_BENCH_LARGE=1`` is set);
 - ``ga-geometric-product``: the einsum geometric product against a dense matmul with the same
   FLOPs (``(M, 256) @ (256, 16)``: 4096 multiply-adds per pair, like the dense 16^3 table);
@@ -66,7 +66,7 @@ def _gatr_pair(tokens: int, device: str) -> BenchPair:
 
 _TOKENS = [64, 256]
 if os.environ.get("ERLANGEN_BENCH_LARGE") == "1":
-    _TOKENS += [1024, 4096]
+    _TOKENS += [1024, 4096, 16384]
 
 for _n in _TOKENS:
     register(
