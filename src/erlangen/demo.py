@@ -23,6 +23,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 
 from .sweep import SweepPlan, SweepResult, run_sweep
+from .tasks import ClassificationTask, get_task
 
 #: the tasks the demo runs on: the rotated digits, and the same digits upright
 DEMO_TASKS = ("rotated-digits", "digits")
@@ -75,12 +77,10 @@ def demo_plan(
     return dataclasses.replace(plan, **changes)
 
 
-def demo_figures(result: SweepResult) -> list[str]:
-    """Draw ``equivariance.png`` and ``samples.png`` into the demo's folder; return the
-    Markdown that shows them in ``report.md``."""
-    from .tasks import get_task
-
-    out, task = result.out_dir, get_task(result.plan.task)
+def demo_figures(result: SweepResult, task: ClassificationTask) -> list[str]:
+    """Draw ``equivariance.png`` and ``samples.png`` (from ``task``'s data) into the demo's
+    folder; return the Markdown that shows them in ``report.md``."""
+    out = result.out_dir
     lines = [
         f"Symmetry probes: on the first {task.probe_images} test digits in float64 with "
         "`erlangen.check.equivariance`, `rot90` = quarter turns (90, 180, 270 degrees; exact "
@@ -126,14 +126,17 @@ def run_demo(
     console : rich.console.Console, optional
         Show progress there (:func:`erlangen.sweep.run_with_progress`).
     kwargs
-        Passed on to :func:`erlangen.sweep.run_sweep` (``jobs``, ``threads``, ``on_done``...).
+        Passed on to :func:`erlangen.sweep.run_sweep` (``jobs``, ``threads``, ``on_done``,
+        ``task`` to use a task object instead of looking ``plan.task`` up...).
     """
+    task = kwargs.pop("task", None) or get_task(plan.task)
     options = dict(
         out=out,
         device=device,
+        task=task,
         name="demo",
         title=f"erlangen demo: {plan.task}",
-        finish=demo_figures,
+        finish=partial(demo_figures, task=task),
         **kwargs,
     )
     if console is not None:

@@ -300,8 +300,11 @@ def run_sweep(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     env = {"jobs": jobs, "threads": threads, "device": device, "data_time_s": data_time}
 
+    run_dirs = {(c.label, n, s): out_dir / "runs" / c.run_name(n, s) for c, n, s in runs}
+    order = {key: i for i, key in enumerate(run_dirs)}  # table order of the rows
+
     def record(contender: Contender, size: int, seed: int, metrics, status, wall) -> None:
-        run_dir = out_dir / "runs" / contender.run_name(size, seed)
+        run_dir = run_dirs[(contender.label, size, seed)]
         row = {
             "model": contender.label,
             "model_name": task.model_name(contender.model),
@@ -314,15 +317,12 @@ def run_sweep(
             "run_dir": str(run_dir.relative_to(out_dir)),
         }
         result.rows.append(row)
-        order = {key: i for i, key in enumerate(runs_keys)}
         result.rows.sort(key=lambda r: order[(r["model"], r["train_size"], r["seed"])])
         if on_done is not None:
             on_done(row)
         result.total_time_s = time.perf_counter() - t_start
         write_outputs(result, task, env)  # after every run: partial results survive
 
-    runs_keys = [(c.label, n, s) for c, n, s in runs]
-    run_dirs = {(c.label, n, s): out_dir / "runs" / c.run_name(n, s) for c, n, s in runs}
     if jobs == 1:
         before = torch.get_num_threads()
         torch.set_num_threads(threads)
@@ -608,7 +608,7 @@ def run_with_progress(
     import lightning.pytorch as pl
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    task = kwargs.get("task") or get_task(plan.task)
+    task = kwargs.pop("task", None) or get_task(plan.task)
     plan = plan.filled(task)
     live = console.is_terminal
     progress = Progress(
@@ -652,6 +652,7 @@ def run_with_progress(
     with progress:
         return run_sweep(
             plan,
+            task=task,
             on_start=on_start,
             on_done=on_done,
             callbacks=lambda: [StepProgress()],

@@ -7,6 +7,7 @@ import json
 import lightning.pytorch as pl
 import pytest
 import torch
+from train_helpers import CrashAfterEpoch, SimulatedCrash
 
 from erlangen import train
 from erlangen.train import (
@@ -33,21 +34,6 @@ def quiet_fit(cfg, **kw):
     kw.setdefault("progress", False)
     kw.setdefault("evaluate", False)
     return fit(cfg, **kw)
-
-
-class SimulatedCrash(RuntimeError):
-    pass
-
-
-class CrashAfterEpoch(pl.Callback):
-    """Simulates a crash right after the checkpoint of ``epoch`` was written."""
-
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        if trainer.current_epoch == self.epoch:
-            raise SimulatedCrash(f"crash after epoch {self.epoch}")
 
 
 def test_run_folder_records_config_seed_logs_and_results(tiny_models, tmp_path):

@@ -9,6 +9,7 @@ import json
 import lightning.pytorch as pl
 import pytest
 import torch
+from train_helpers import CrashAfterEpoch, SimulatedCrash
 
 from erlangen.tasks import TASKS, get_task
 from erlangen.tasks.nbody import CPU_MODEL_OPTIONS, NBODY_MODELS
@@ -33,15 +34,6 @@ def quiet_fit(cfg, **kw):
     kw.setdefault("progress", False)
     kw.setdefault("evaluate", False)
     return fit(cfg, **kw)
-
-
-class CrashAfterEpoch(pl.Callback):
-    def __init__(self, epoch: int):
-        self.epoch = epoch
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        if trainer.current_epoch == self.epoch:
-            raise RuntimeError(f"simulated crash after epoch {self.epoch}")
 
 
 def test_the_registered_task_and_its_cpu_recipe():
@@ -121,7 +113,7 @@ def test_resume_is_bit_exact_on_the_regression_path(nbody_task, tmp_path, schedu
     cfg = config("gatr", steps=10, schedule=schedule, seed=4)
     whole = quiet_fit(cfg, out=tmp_path)
     run_dir = tmp_path / "interrupted"
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    with pytest.raises(SimulatedCrash):
         quiet_fit(cfg, run_dir=run_dir, callbacks=[CrashAfterEpoch(0)])
     assert load_checkpoint(run_dir / "checkpoints" / "last.ckpt")["global_step"] == 4
     resumed = resume(run_dir, progress=False, evaluate=False)

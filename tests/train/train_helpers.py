@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import lightning.pytorch as pl
 import torch
 from torch import nn
 
@@ -138,3 +139,18 @@ def tiny_nbody_task(name: str = "test-nbody"):
         sweep_sizes=(20, 40),
         sweep_steps=3,
     )
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised by :class:`CrashAfterEpoch`."""
+
+
+class CrashAfterEpoch(pl.Callback):
+    """Simulates a crash right after the checkpoint of ``epoch`` was written."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            raise SimulatedCrash(f"crash after epoch {self.epoch}")
