@@ -6,6 +6,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+from erlangen.testing import both_dtypes  # noqa: F401  (a fixture for every test module)
+
 settings.register_profile(
     "erlangen",
     max_examples=40,

@@ -15,7 +15,18 @@ from erlangen.fields import (
     VectorField,
     disk_mask,
 )
-from erlangen.groups import SO2, Cyclic, Dihedral, E, Symmetric, euclidean, irrep, regular, standard
+from erlangen.groups import (
+    O3,
+    SO2,
+    Cyclic,
+    Dihedral,
+    E,
+    Symmetric,
+    euclidean,
+    irrep,
+    regular,
+    standard,
+)
 from erlangen.nn import EquivariantLinear
 
 
@@ -183,3 +194,127 @@ def test_keyword_arguments_pass_through():
     # a mask tied to positions is not something the group ignores: the check says so
     mask = torch.tensor([1.0, 0, 1, 1, 1])
     assert not equivariance(scaled, v, v, kwargs={"scale": 2.0, "mask": mask}).passed
+
+
+# ------------------------------------------------------------ several symmetries at once
+def test_point_cloud_graph_under_permutations_and_motions_together():
+    """Node permutations and E(3) in one check: the group is their direct product."""
+    G = Symmetric(5) * E(3)
+    velocity = NodeField(G, fiber=euclidean(E(3), standard(O3())))
+    in_type = (NodeField(G, channels=2), PositionField(G), velocity, EdgeIndexField(G))
+    out_type = (NodeField(G, channels=2), PositionField(G))
+
+    def step(h, pos, vel, edge_index):
+        src, dst = edge_index
+        diff = pos[dst] - pos[src]
+        weight = (diff**2).sum(-1, keepdim=True) * h[src, :1]
+        moved = torch.zeros_like(pos).index_add_(0, dst, diff * weight)
+        messages = torch.zeros_like(h).index_add_(0, dst, h[src] * weight)
+        return h + messages, pos + moved + vel
+
+    report = assert_equivariant(step, in_type, out_type)
+    # generators of both factors, then joint random elements
+    assert report.rows[1].count == G.generators().shape[0] and report.group == "S5 x E(3)"
+
+    def absolute(h, pos, vel, edge_index):  # uses absolute positions: breaks translations
+        h2, pos2 = step(h, pos, vel, edge_index)
+        return h2 + pos[:, :1], pos2
+
+    def ordered(h, pos, vel, edge_index):  # depends on the node order
+        h2, pos2 = step(h, pos, vel, edge_index)
+        return h2 + torch.arange(5.0, dtype=h.dtype)[:, None], pos2
+
+    assert_not_equivariant(absolute, in_type, out_type)
+    assert_not_equivariant(ordered, in_type, out_type)
+
+
+def test_types_of_one_factor_need_the_product_for_joint_checks():
+    with pytest.raises(ValueError, match="direct product"):
+        equivariance(
+            lambda x, p: (x, p),
+            (NodeField(Symmetric(3)), PositionField(E(3))),
+            (NodeField(Symmetric(3)), PositionField(E(3))),
+        )
+
+
+# ------------------------------------------------------------ non-finite values never pass
+class NaNColumn(nn.Module):
+    """A non-equivariant map with one NaN output column: max(0, nan) hides it in Python."""
+
+    def __init__(self, bad: float):
+        super().__init__()
+        rep = regular(Cyclic(4))
+        self.in_type = self.out_type = VectorField(rep)
+        self.bad = bad
+
+    def forward(self, x):
+        y = x.roll(1, -1) * torch.arange(1.0, 5.0, dtype=x.dtype)  # not equivariant
+        y = y.clone()
+        y[..., 2] = self.bad
+        return y
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_outputs_fail_and_say_where(bad):
+    report = equivariance(NaNColumn(bad))
+    assert not report.passed
+    assert "output 0 of f(x)" in report.problems[0] and "(0, 2)" in report.problems[0]
+    assert "FAIL: output 0" in str(report)
+    with pytest.raises(AssertionError, match="not equivariant"):
+        assert_equivariant(NaNColumn(bad))
+
+
+def test_non_finite_output_of_an_equivariant_map_fails_too():
+    rep = regular(Cyclic(4))
+
+    def fn(x):
+        return x / (x - x)  # 0/0 everywhere: "equivariant" NaNs
+
+    report = equivariance(fn, VectorField(rep), VectorField(rep))
+    assert not report.passed and report.problems
+
+
+def test_non_finite_input_is_refused():
+    rep = regular(Cyclic(4))
+    x = torch.zeros(2, 4, dtype=torch.float64)
+    x[1, 3] = float("nan")
+    with pytest.raises(
+        ValueError, match=r"input 0 holds a non-finite value \(nan\) at index \(1, 3\)"
+    ):
+        equivariance(lambda v: v, VectorField(rep), VectorField(rep), inputs=x)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": -1}, "n .random group elements. must be an integer >= 0, got -1"),
+        ({"n": 2.5}, "must be an integer"),
+        ({"dtype": torch.int64}, "dtype must be a floating torch dtype"),
+        ({"atol": -1.0}, "atol must be a finite number >= 0"),
+        ({"rtol": float("nan")}, "rtol must be a finite number >= 0"),
+        ({"sample": {"size": 9}}, r"settings \['size'\] that no input type takes"),
+        ({"sample": [{}, {}]}, "one mapping per input"),
+    ],
+)
+def test_bad_checker_arguments_get_clear_errors(kwargs, message):
+    layer = EquivariantLinear(regular(Cyclic(4)), regular(Cyclic(4)))
+    with pytest.raises(ValueError, match=message):
+        equivariance(layer, **kwargs)
+
+
+# ------------------------------------------------------------ sampling settings
+def test_sampling_settings_go_to_the_checker_not_into_the_type():
+    layer = Conv(symmetric=True, bias_pattern=False)
+    before = layer.in_type
+    report = equivariance(layer, sample={"size": 11, "batch_shape": (3,)})
+    assert report.passed and layer.in_type is before and before.size == 9
+    with pytest.raises(Exception, match="cannot assign"):
+        before.size = 11  # frozen
+    assert before.replace(size=11).size == 11 and before.replace(size=11) == before  # same law
+
+
+def test_none_outputs_are_skipped_with_their_types():
+    rep = regular(Cyclic(4))
+    v = VectorField(rep)
+    report = assert_equivariant(lambda x: (x.flip(-1).flip(-1), None), v, (v, v))
+    assert report.passed

@@ -94,7 +94,7 @@ def test_interpolated_action_is_approximately_a_group_action():
     rel = float((lhs - rhs).abs().max() / rhs.abs().max())
     # two bicubic resamplings against one: measured 0.054 at this size (seeds 0-4)
     assert rel < 0.08
-    assert not ftype.exact and ftype.default_rtol(torch.float64) == 0.1
+    assert not ftype.exact
     assert ImageField(Cyclic(4), channels=1).exact and not ImageField(Cyclic(8), channels=1).exact
     assert ImageField(O2(), channels=1).group.has_reflections
 

@@ -84,3 +84,35 @@ def test_bad_input_shape():
     layer = EquivariantLinear(regular(Cyclic(4)), regular(Cyclic(4)))
     with pytest.raises(FieldTypeError, match=r"\(\.\.\., 4\) for regular, got \(2, 5\)"):
         layer(torch.zeros(2, 5))
+
+
+# ------------------------------------------------------------------ the module contract
+def test_equivariant_module_contract():
+    from erlangen.fields import VectorField
+    from erlangen.nn import Equivariant, EquivariantModule
+
+    class Centre(EquivariantModule):
+        def __init__(self):
+            super().__init__()
+            self.in_type = self.out_type = VectorField(regular(Cyclic(5)))
+
+        def forward(self, x):
+            self.validate_inputs(x)
+            return x - x.mean(-1, keepdim=True)
+
+    layer = Centre()
+    assert isinstance(layer, Equivariant) and layer.check().passed
+    with pytest.raises(FieldTypeError, match=r"Centre input must have shape \(\.\.\., 5\)"):
+        layer(torch.zeros(2, 4))
+    assert not isinstance(torch.nn.Linear(2, 2), Equivariant)
+
+
+def test_every_registered_model_and_example_declares_its_types():
+    from erlangen import registry
+    from erlangen.nn import Equivariant
+
+    registry.load_all()
+    entries = [*registry.MODELS.values(), *registry.EXAMPLES.values()]
+    for entry in [e for e in entries if e.factory.__module__.startswith("erlangen.")]:
+        torch.manual_seed(0)
+        assert isinstance(entry.factory(), Equivariant), entry.name

@@ -10,5 +10,6 @@ registry.load_all()
 
 @pytest.mark.parametrize("name", sorted(registry.EXAMPLES))
 def test_builtin_example_is_equivariant(name):
-    report = equivariance(registry.EXAMPLES[name].factory())
+    entry = registry.EXAMPLES[name]
+    report = equivariance(entry.factory(), **entry.check)
     assert report.passed, str(report)

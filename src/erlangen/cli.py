@@ -194,7 +194,7 @@ def tour(
         t.add_column(col)
     failed = 0
     for entry in sorted(registry.EXAMPLES.values(), key=lambda e: (e.family, e.name)):
-        report = equivariance(entry.factory(), dtype=DTYPES[dtype])
+        report = equivariance(entry.factory(), dtype=DTYPES[dtype], **entry.check)
         failed += not report.passed
         verdict = "[green]pass[/]" if report.passed else "[bold red]FAIL[/]"
         t.add_row(

@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
 #: modules that register models and examples when imported (those not present are skipped)
 FAMILIES: tuple[str, ...] = (
-    "erlangen.nn_examples",
+    "erlangen.nn",
     "erlangen.grid",
     "erlangen.graph",
     "erlangen.ga",
@@ -30,17 +30,22 @@ class Entry:
     family: str
     description: str
     factory: Callable[..., nn.Module]
+    #: keyword arguments for :func:`erlangen.check.equivariance` when the example is checked
+    #: (a documented tolerance or sampling setting of an approximate layer)
+    check: dict = field(default_factory=dict)
 
 
 MODELS: dict[str, Entry] = {}
 EXAMPLES: dict[str, Entry] = {}
 
 
-def _register(table: dict[str, Entry], name: str, family: str, description: str):
+def _register(
+    table: dict[str, Entry], name: str, family: str, description: str, check: dict | None = None
+):
     def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in table and table[name].factory is not factory:
             raise ValueError(f"{name!r} is already registered by {table[name].family}")
-        table[name] = Entry(name, family, description, factory)
+        table[name] = Entry(name, family, description, factory, dict(check or {}))
         return factory
 
     return decorate
@@ -51,9 +56,13 @@ def register_model(name: str, family: str, description: str = ""):
     return _register(MODELS, name, family, description)
 
 
-def register_example(name: str, family: str, description: str = ""):
-    """Decorator: register a factory of a small typed layer (with ``in_type``/``out_type``)."""
-    return _register(EXAMPLES, name, family, description)
+def register_example(name: str, family: str, description: str = "", check: dict | None = None):
+    """Decorator: register a factory of a small typed layer (with ``in_type``/``out_type``).
+
+    ``check`` holds keyword arguments for :func:`erlangen.check.equivariance` that ``erlangen
+    tour`` and the tests use for this example (e.g. ``{"rtol": 0.15}``, the documented bound
+    of an approximate layer)."""
+    return _register(EXAMPLES, name, family, description, check)
 
 
 def load_all() -> None:

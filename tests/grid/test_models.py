@@ -7,7 +7,6 @@ import torch
 
 from erlangen import registry
 from erlangen.check import assert_equivariant, assert_not_equivariant
-from erlangen.fields import ImageField
 from erlangen.grid import AllCNNC, GridSizeWarning, export
 from erlangen.groups import Cyclic
 
@@ -26,12 +25,6 @@ def build(name, **options):
 def all_elements(model):
     """Every element of the model's (finite) group: a complete invariance check."""
     return model.in_type.group.elements()
-
-
-def with_size(model, size):
-    t = model.in_type
-    model.in_type = ImageField(t.group, channels=t.channels, size=size)
-    return model
 
 
 def test_models_are_registered_in_the_grid_family():
@@ -84,9 +77,11 @@ def test_p4cnn_exact_on_even_sizes_only():
     for size in (30, 36):
         with warnings.catch_warnings():
             warnings.simplefilter("error", GridSizeWarning)
-            assert_equivariant(with_size(build("p4cnn"), size), n=0, elements=Cyclic(4).elements())
+            assert_equivariant(
+                build("p4cnn"), n=0, elements=Cyclic(4).elements(), sample={"size": size}
+            )
     with pytest.warns(GridSizeWarning, match="GroupMaxPool2d: a 25x25 input"):
-        assert_not_equivariant(with_size(build("p4cnn"), 29), n=4)
+        assert_not_equivariant(build("p4cnn"), n=4, sample={"size": 29})
 
 
 def test_allcnnc_downsampling_rule():
@@ -98,8 +93,8 @@ def test_allcnnc_downsampling_rule():
         assert_not_equivariant(model, n=4)
     messages = [str(w.message) for w in record]
     assert any("a 32x32 input with kernel 3, stride 2" in m for m in messages), messages
-    assert_equivariant(with_size(AllCNNC(Cyclic(4), downsample_kernel=3, **small), 33), n=4)
-    assert_equivariant(with_size(AllCNNC(Cyclic(4), **small), 28), n=4)
+    assert_equivariant(AllCNNC(Cyclic(4), downsample_kernel=3, **small), n=4, sample={"size": 33})
+    assert_equivariant(AllCNNC(Cyclic(4), **small), n=4, sample={"size": 28})
 
 
 def test_parameter_matched_widths():

@@ -31,7 +31,9 @@ FINITE = [
     Symmetric(5),
 ]
 LIE = [SO2(), O2(), SO3(), O3(), SpecialOrthogonal(4), Orthogonal(4), E(2), SE(2), E(3), SE(3)]
-ALL_GROUPS = FINITE + LIE
+#: direct products: graphs as point clouds (S_N x E(3)), two finite factors, nested products
+PRODUCTS = [Symmetric(4) * E(3), Cyclic(4) * Dihedral(3), Symmetric(3) * SO3() * Cyclic(2)]
+ALL_GROUPS = FINITE + LIE + PRODUCTS
 
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
 

@@ -12,9 +12,11 @@ from erlangen.groups import (
     SO3,
     Cyclic,
     Dihedral,
+    DirectProduct,
     E,
     GroupElementError,
     Symmetric,
+    as_group,
     parse_group,
 )
 
@@ -176,3 +178,39 @@ def test_parse_group():
     assert parse_group("E3").name == "E(3)"
     with pytest.raises(ValueError, match="unknown group"):
         parse_group("Q8")
+
+
+def test_as_group_takes_groups_and_names():
+    assert as_group("D4") == Dihedral(4) and as_group(Cyclic(4)) == Cyclic(4)
+    with pytest.raises(TypeError, match=r"group must be an erlangen Group or a name.*int"):
+        as_group(4)
+    with pytest.raises(ValueError, match="unknown group"):
+        as_group("Q8")
+
+
+def test_direct_product_structure():
+    G = Symmetric(3) * E(3)
+    assert isinstance(G, DirectProduct) and G.name == "S3 x E(3)" and G.order is None
+    assert (G * Cyclic(2)).factors == (Symmetric(3), E(3), Cyclic(2))  # flattened
+    # each factor's generators, with the other factors at the identity
+    assert (
+        G.generators().shape[0] == Symmetric(3).generators().shape[0] + E(3).generators().shape[0]
+    )
+    perm, motion = G.split(G.sample(5, dtype=torch.float64))
+    assert perm.dtype == torch.long and perm.shape == (5, 3) and motion.shape == (5, 4, 4)
+    assert bool(Symmetric(3).allclose(perm.sort(-1).values, torch.arange(3)).all())
+    H = Cyclic(2) * Cyclic(3)
+    assert H.order == 6 and H.elements().shape == (6, 2)
+    assert bool(H.allclose(H.compose(H.elements(), H.inverse(H.elements())), H.identity()).all())
+
+
+def test_direct_product_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least two factors"):
+        DirectProduct(Cyclic(2))
+    with pytest.raises(TypeError, match="takes groups"):
+        DirectProduct(Cyclic(2), "C3")
+    G = Symmetric(3) * Cyclic(2)
+    bad = G.join([torch.tensor([0, 0, 1]), torch.tensor(1)])  # not a permutation...
+    G.validate(bad)  # ...shapes are fine: validation checks layouts, not membership
+    with pytest.raises(GroupElementError, match=r"\(\.\.\., 4\)"):
+        G.validate(torch.zeros(3))

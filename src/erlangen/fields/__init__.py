@@ -4,7 +4,7 @@ Families add their own types (irreps features, multivectors) by subclassing
 :class:`FieldType`; the checker works with any of them.
 """
 
-from .base import FieldType, FieldTypeError
+from .base import FieldType, FieldTypeError, sampling
 from .graph import EdgeIndexField, NodeField
 from .image import (
     GroupImageField,
@@ -34,5 +34,6 @@ __all__ = [
     "radial_taper",
     "rotate_image",
     "rotate_images",
+    "sampling",
     "transform_image",
 ]

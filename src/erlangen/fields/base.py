@@ -1,8 +1,18 @@
-"""The field-type interface: how a group acts on a tensor of a given layout."""
+"""The field-type interface: how a group acts on a tensor of a given layout.
+
+A field type is a frozen value: it holds the transformation law (the group, the layout, the
+fiber representation) and, marked as *sampling settings*, the defaults that ``sample`` uses to
+draw a test input (image size, batch shape). Change either with :meth:`FieldType.replace`, or
+give sampling settings to the checker (``equivariance(..., sample={"size": 29})``); a type is
+never resized in place. How tight a check is belongs to the checker, not to the type.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -14,19 +24,37 @@ class FieldTypeError(ValueError):
     """A tensor does not have the layout its field type expects."""
 
 
+def sampling(default: Any) -> Any:
+    """A dataclass field of a field type that only sets how ``sample`` draws test inputs."""
+    return dataclasses.field(default=default, compare=False, metadata={"sample": True})
+
+
+@dataclass(frozen=True, repr=False)
 class FieldType(ABC):
     """How ``group`` acts on tensors of one layout.
 
-    Subclasses implement ``_act(g, x)`` for one group element ``g`` (shape
-    ``group.element_shape``), ``_validate(x)`` and ``sample(...)``. Interpolated actions set
-    ``exact = False`` and restrict the comparison region through ``compare_view``.
+    Subclasses are frozen dataclasses that implement ``_act(g, x)`` for one group element
+    ``g`` (shape ``group.element_shape``), ``_validate(x, what)`` and ``sample(...)``. Fields
+    declared with :func:`sampling` are sampling settings (the checker's ``sample=`` argument
+    sets them). Interpolated actions return ``exact = False`` and restrict the comparison
+    region through ``compare_view``.
     """
 
-    #: whether ``act`` is exact (a permutation or a linear map) for every element
-    exact: bool = True
+    group: Group
 
-    def __init__(self, group: Group):
-        self.group = group
+    @property
+    def exact(self) -> bool:
+        """Whether ``act`` is exact (a permutation or a linear map) for every element."""
+        return True
+
+    def replace(self, **changes: Any) -> FieldType:
+        """A copy with some fields changed (validated like a new type)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def sampling_settings(cls) -> tuple[str, ...]:
+        """Names of the fields that only set how ``sample`` draws inputs."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("sample"))
 
     def act(self, g: Tensor, x: Tensor) -> Tensor:
         """Apply one group element ``g`` to ``x``; returns a tensor of ``x``'s shape."""
@@ -64,13 +92,14 @@ class FieldType(ABC):
         """The part of ``x`` that the checker compares (all of it for exact types)."""
         return x
 
-    def default_rtol(self, dtype: torch.dtype) -> float | None:
-        """Relative tolerance the checker should use for this type, or None for the default."""
-        return None
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.group.name})"
 
 
 def shape_error(ftype: FieldType, what: str, expected: str, x: Tensor) -> FieldTypeError:
     return FieldTypeError(f"{ftype!r}: {what} must have shape {expected}, got {tuple(x.shape)}")
+
+
+def on_device(x: Tensor, device: torch.device | str | None) -> Tensor:
+    """``x`` moved to ``device`` (unchanged when ``device`` is None)."""
+    return x if device is None else x.to(device)

@@ -1,54 +1,105 @@
-"""Graphs under node permutations: node features and ``edge_index``."""
+"""Graphs under node permutations: node features and ``edge_index``.
+
+The group is ``Symmetric(num_nodes)``, or a direct product that contains it, such as
+``Symmetric(N) * E(3)`` for a point cloud seen as a graph: the permutation factor relabels the
+nodes, the other factors act on the features through ``fiber`` (and trivially without one).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..groups import Group, Symmetric
-from .base import FieldType, FieldTypeError, shape_error
+from ..groups import DirectProduct, Group, Representation, Symmetric
+from .base import FieldType, FieldTypeError, on_device, sampling, shape_error
 
 
-def _symmetric(group: Group) -> Symmetric:
-    if not isinstance(group, Symmetric):
-        raise FieldTypeError(f"graph fields transform under Symmetric(num_nodes), got {group.name}")
-    return group
+def split_symmetric(group: Group) -> tuple[Symmetric, int | None]:
+    """``(Symmetric factor, its index in the product)``; index None when ``group`` is
+    ``Symmetric`` itself. Raises when ``group`` permutes no nodes."""
+    if isinstance(group, Symmetric):
+        return group, None
+    if isinstance(group, DirectProduct):
+        i = group.find(Symmetric)
+        if i is not None:
+            return group.factors[i], i  # type: ignore[return-value]
+    raise FieldTypeError(
+        f"graph fields transform under Symmetric(num_nodes) or a product containing it, "
+        f"got {group.name}"
+    )
 
 
+def node_permutation(group: Group, g):
+    """The permutation part of ``g`` (``(num_nodes,)`` long)."""
+    _, i = split_symmetric(group)
+    return g if i is None else group.factor(g, i)
+
+
+def other_factor(group: Group, rep_group: Group, g):
+    """The element of the factor ``rep_group`` of a product (``g`` itself otherwise)."""
+    if isinstance(group, DirectProduct):
+        for i, f in enumerate(group.factors):
+            if f == rep_group:
+                return group.factor(g, i)
+    return g
+
+
+@dataclass(frozen=True, repr=False)
 class NodeField(FieldType):
     """Per-node tensors whose node axis is permuted: ``out[g(i)] = x[i]``.
 
     Parameters
     ----------
-    group : Symmetric
-        ``Symmetric(num_nodes)``.
+    group : Symmetric or DirectProduct
+        ``Symmetric(num_nodes)``, or a product with it (``Symmetric(N) * E(3)``).
     channels : int or None
-        Trailing feature size for ``sample`` (``None``: one value per node, e.g. a batch vector).
+        Trailing feature size for ``sample`` (``None``: one value per node, e.g. a batch
+        vector); with a ``fiber``, its dimension.
+    fiber : Representation, optional
+        A representation of another factor of a product group acting on the last axis
+        (e.g. ``euclidean(E(3), standard(O3()))`` for velocities). Without one, the other
+        factors leave the features unchanged (scalars).
     node_dim : int
         The node axis (0 for torch_geometric's ``(num_nodes, channels)``).
     integer : bool
         Whether ``sample`` draws integers (labels, atom types) instead of floats.
     """
 
-    def __init__(
-        self,
-        group: Group,
-        channels: int | None = 4,
-        node_dim: int = 0,
-        integer: bool = False,
-    ):
-        super().__init__(_symmetric(group))
-        self.num_nodes = group.n
-        self.channels = channels
-        self.node_dim = node_dim
-        self.integer = integer
+    channels: int | None = 4
+    fiber: Representation | None = None
+    node_dim: int = 0
+    integer: bool = False
+
+    def __post_init__(self):
+        split_symmetric(self.group)
+        if self.fiber is not None:
+            factors = getattr(self.group, "factors", ())
+            if self.fiber.group not in factors or isinstance(self.fiber.group, Symmetric):
+                raise FieldTypeError(
+                    f"fiber must be a representation of a non-permutation factor of "
+                    f"{self.group.name}, got one of {self.fiber.group.name}"
+                )
+            object.__setattr__(self, "channels", self.fiber.dim)
+
+    @property
+    def num_nodes(self) -> int:
+        return split_symmetric(self.group)[0].n
 
     def _validate(self, x, what):
         if x.dim() == 0 or x.dim() <= self.node_dim or x.shape[self.node_dim] != self.num_nodes:
             raise shape_error(self, what, f"{self.num_nodes} nodes on axis {self.node_dim}", x)
+        if self.fiber is not None and x.shape[-1] != self.fiber.dim:
+            raise shape_error(self, what, f"(..., {self.fiber.dim}) for {self.fiber.name}", x)
 
     def _act(self, g, x):
-        inv = self.group.inverse(g).to(x.device)
-        return x.index_select(self.node_dim, inv)
+        perm = node_permutation(self.group, g)
+        inv = torch.argsort(perm).to(x.device)
+        y = x.index_select(self.node_dim, inv)
+        if self.fiber is not None:
+            h = other_factor(self.group, self.fiber.group, g)
+            y = y @ self.fiber(h, x.dtype).to(x.device).transpose(-1, -2)
+        return y
 
     def sample(self, generator=None, dtype=torch.float64, device=None):
         shape = [self.num_nodes] if self.channels is None else [self.num_nodes, self.channels]
@@ -58,27 +109,33 @@ class NodeField(FieldType):
             x = torch.randint(0, 5, shape, generator=generator)
         else:
             x = torch.randn(*shape, generator=generator, dtype=dtype)
-        return x.to(device) if device is not None else x
+        return on_device(x, device)
 
     def __repr__(self):
-        return f"NodeField({self.group.name}, channels={self.channels})"
+        fiber = f", fiber={self.fiber.name}" if self.fiber is not None else ""
+        return f"NodeField({self.group.name}, channels={self.channels}{fiber})"
 
 
+@dataclass(frozen=True, repr=False)
 class EdgeIndexField(FieldType):
     """``edge_index (2, num_edges)`` of node ids: relabelled by the permutation,
     ``out = g[edge_index]``, so the edge order (and edge features) stay aligned.
 
     Parameters
     ----------
-    group : Symmetric
+    group : Symmetric or DirectProduct
     num_edges : int
-        Edges drawn by ``sample`` (random, without self-loops).
+        Sampling setting: edges drawn by ``sample`` (random, without self-loops).
     """
 
-    def __init__(self, group: Group, num_edges: int = 16):
-        super().__init__(_symmetric(group))
-        self.num_nodes = group.n
-        self.num_edges = num_edges
+    num_edges: int = sampling(16)
+
+    def __post_init__(self):
+        split_symmetric(self.group)
+
+    @property
+    def num_nodes(self) -> int:
+        return split_symmetric(self.group)[0].n
 
     def _validate(self, x, what):
         if x.dim() != 2 or x.shape[0] != 2:
@@ -89,15 +146,14 @@ class EdgeIndexField(FieldType):
             raise FieldTypeError(f"{self!r}: {what} has node ids outside [0, {self.num_nodes})")
 
     def _act(self, g, x):
-        return g.to(x.device)[x]
+        return node_permutation(self.group, g).to(x.device)[x]
 
     def sample(self, generator=None, dtype=torch.float64, device=None):
         n = self.num_nodes
         src = torch.randint(0, n, (self.num_edges,), generator=generator)
         shift = torch.randint(1, max(n, 2), (self.num_edges,), generator=generator)
         dst = (src + shift) % n
-        x = torch.stack([src, dst])
-        return x.to(device) if device is not None else x
+        return on_device(torch.stack([src, dst]), device)
 
     def __repr__(self):
         return f"EdgeIndexField({self.group.name})"

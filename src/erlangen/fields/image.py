@@ -15,13 +15,14 @@ first) acts on an image by ``(g f)(p) = f(g^-1 p)``:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..groups import FiniteGroup, Group, PlanarGroup, Representation, regular
-from .base import FieldType, FieldTypeError, shape_error
+from .base import FieldType, FieldTypeError, on_device, sampling, shape_error
 from .vector import act_on_channels
 
 
@@ -203,29 +204,25 @@ def _smooth_noise(shape: tuple[int, ...], size: int, generator, dtype) -> Tensor
     return fine.reshape(*shape, size, size).to(dtype)
 
 
+@dataclass(frozen=True, repr=False)
 class _SpatialField(FieldType):
     """Shared spatial handling for image-like types (last two axes are ``H, W``)."""
 
-    def __init__(self, group: Group, size: int, mode: str, compare_margin: float, rtol: float):
-        super().__init__(group)
-        self.planar_group = _planar_group(group)
-        self.size = int(size)
-        self.mode = mode
-        self.compare_margin = compare_margin
-        self.rtol = float(rtol)
-        self.exact = _is_exact_group(self.planar_group)
+    def __post_init__(self):
+        _planar_group(self.group)
+
+    @property
+    def exact(self) -> bool:
+        return _is_exact_group(self.group)
 
     def spatial(self, g: Tensor, x: Tensor) -> Tensor:
-        return transform_image(self.planar_group, g, x, self.mode)
+        return transform_image(self.group, g, x, self.mode)
 
     def compare_view(self, x):
         if self.exact:
             return x
         H, W = x.shape[-2:]
         return x * disk_mask(H, W, self.compare_margin, x.dtype, x.device)
-
-    def default_rtol(self, dtype):
-        return None if self.exact else self.rtol
 
     def _draw(self, lead: tuple[int, ...], generator, dtype) -> Tensor:
         if self.exact:
@@ -234,6 +231,7 @@ class _SpatialField(FieldType):
         return x * radial_taper(self.size, self.size, dtype=dtype)
 
 
+@dataclass(frozen=True, repr=False)
 class ImageField(_SpatialField):
     """Images ``(batch, channels, H, W)``: pixels move under the planar action and channels
     transform by a fiber representation (trivial by default: ordinary images).
@@ -249,28 +247,27 @@ class ImageField(_SpatialField):
         How the group mixes the channels (``fiber.dim`` channels), e.g. ``standard(C4)`` for a
         vector field.
     size : int
-        Side of the square images ``sample`` draws (odd sizes keep the centre on a pixel).
+        Sampling setting: side of the square images ``sample`` draws (odd sizes keep the
+        centre on a pixel).
     mode : str
         Interpolation for non-quarter-turn angles.
     compare_margin : float
         For interpolated actions, the checker compares only the disk of radius
-        ``(size - 1) / 2 - compare_margin``.
-    rtol : float
-        For interpolated actions, the relative tolerance the checker uses (a layer that is only
-        approximately equivariant states its documented bound here).
+        ``(H - 1) / 2 - compare_margin``.
+    batch_shape : tuple of int
+        Sampling setting: leading shape of the images ``sample`` draws.
     """
 
-    def __init__(
-        self,
-        group: Group,
-        channels: int | None = None,
-        fiber: Representation | None = None,
-        size: int = 15,
-        mode: str = "bicubic",
-        compare_margin: float = 1.0,
-        rtol: float = 0.1,
-    ):
-        super().__init__(group, size, mode, compare_margin, rtol)
+    channels: int | None = None
+    fiber: Representation | None = None
+    size: int = sampling(15)
+    mode: str = "bicubic"
+    compare_margin: float = 1.0
+    batch_shape: tuple[int, ...] = sampling((2,))
+
+    def __post_init__(self):
+        super().__post_init__()
+        group, fiber, channels = self.group, self.fiber, self.channels
         if fiber is not None:
             if fiber.group != group:
                 raise FieldTypeError(f"fiber is a rep of {fiber.group.name}, not {group.name}")
@@ -281,8 +278,10 @@ class ImageField(_SpatialField):
             channels = fiber.dim
         if channels is None or channels < 1:
             raise FieldTypeError("ImageField needs channels >= 1 or a fiber representation")
-        self.channels = channels
-        self.fiber = None if fiber is not None and fiber.is_trivial else fiber
+        object.__setattr__(self, "channels", channels)
+        object.__setattr__(self, "fiber", None if fiber is not None and fiber.is_trivial else fiber)
+        object.__setattr__(self, "size", int(self.size))
+        object.__setattr__(self, "batch_shape", tuple(self.batch_shape))
 
     def _validate(self, x, what):
         if x.dim() != 4 or x.shape[1] != self.channels:
@@ -295,14 +294,14 @@ class ImageField(_SpatialField):
         return y
 
     def sample(self, generator=None, dtype=torch.float64, device=None):
-        x = self._draw((2, self.channels), generator, dtype)
-        return x.to(device) if device is not None else x
+        return on_device(self._draw((*self.batch_shape, self.channels), generator, dtype), device)
 
     def __repr__(self):
         fiber = f", fiber={self.fiber.name}" if self.fiber is not None else ""
         return f"ImageField({self.group.name}, channels={self.channels}{fiber})"
 
 
+@dataclass(frozen=True, repr=False)
 class GroupImageField(_SpatialField):
     """Group feature maps ``(batch, channels, |G|, H, W)`` of a finite planar group.
 
@@ -312,22 +311,25 @@ class GroupImageField(_SpatialField):
     (p4m) the axis is ordered ``4 m + r``. Parameters as for :class:`ImageField`.
     """
 
-    def __init__(
-        self,
-        group: Group,
-        channels: int,
-        size: int = 15,
-        mode: str = "bicubic",
-        compare_margin: float = 1.0,
-        rtol: float = 0.1,
-    ):
-        super().__init__(group, size, mode, compare_margin, rtol)
-        if not isinstance(group, FiniteGroup):
-            raise FieldTypeError(f"group feature maps need a finite group, got {group.name}")
-        if channels < 1:
-            raise FieldTypeError(f"channels must be >= 1, got {channels}")
-        self.channels = channels
-        self.fiber = regular(group)  # how the group axis transforms
+    channels: int
+    size: int = sampling(15)
+    mode: str = "bicubic"
+    compare_margin: float = 1.0
+    batch_shape: tuple[int, ...] = sampling((2,))
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.group, FiniteGroup):
+            raise FieldTypeError(f"group feature maps need a finite group, got {self.group.name}")
+        if self.channels < 1:
+            raise FieldTypeError(f"channels must be >= 1, got {self.channels}")
+        object.__setattr__(self, "size", int(self.size))
+        object.__setattr__(self, "batch_shape", tuple(self.batch_shape))
+
+    @property
+    def fiber(self) -> Representation:
+        """How the group axis transforms: the regular representation."""
+        return regular(self.group)
 
     def _validate(self, x, what):
         order = self.group.order
@@ -343,8 +345,8 @@ class GroupImageField(_SpatialField):
         return y.index_select(2, source)
 
     def sample(self, generator=None, dtype=torch.float64, device=None):
-        x = self._draw((2, self.channels, self.group.order), generator, dtype)
-        return x.to(device) if device is not None else x
+        lead = (*self.batch_shape, self.channels, self.group.order)
+        return on_device(self._draw(lead, generator, dtype), device)
 
     def __repr__(self):
         return f"GroupImageField({self.group.name}, channels={self.channels})"

@@ -13,11 +13,12 @@ multivectors.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from ..fields import FieldType
+from ..fields import FieldType, InvariantField, sampling
 from ..fields.base import FieldTypeError, shape_error
 from ..groups import Group, Representation
 from . import algebra as ga
@@ -132,6 +133,7 @@ def pin() -> Pin301:
 
 
 # --------------------------------------------------------------------- field types
+@dataclass(frozen=True, repr=False)
 class MultivectorField(FieldType):
     """Multivector channels ``(..., channels, 16)`` under Pin(3,0,1): each channel transforms
     by the twisted sandwich ``rho_u``.
@@ -142,15 +144,16 @@ class MultivectorField(FieldType):
     channels : int or None
         Expected channel count (``None``: any).
     batch_shape : tuple of int
-        Leading shape that ``sample`` draws (e.g. ``(batch, tokens)``).
+        Sampling setting: leading shape that ``sample`` draws (e.g. ``(batch, tokens)``).
     """
 
-    def __init__(self, group: Group, channels: int | None = 4, batch_shape=(2,)):
-        if not isinstance(group, Pin301):
-            raise FieldTypeError(f"multivector fields transform under Pin(3,0,1), got {group}")
-        super().__init__(group)
-        self.channels = channels
-        self.batch_shape = tuple(batch_shape)
+    channels: int | None = 4
+    batch_shape: tuple[int, ...] = sampling((2,))
+
+    def __post_init__(self):
+        if not isinstance(self.group, Pin301):
+            raise FieldTypeError(f"multivector fields transform under Pin(3,0,1), got {self.group}")
+        object.__setattr__(self, "batch_shape", tuple(self.batch_shape))
 
     def _validate(self, x, what):
         c = "channels" if self.channels is None else str(self.channels)
@@ -172,35 +175,10 @@ class MultivectorField(FieldType):
         return f"MultivectorField({self.group.name}, channels={self.channels})"
 
 
-class ScalarChannels(FieldType):
-    """Auxiliary invariant scalars ``(..., channels)`` beside multivector channels.
-
-    Parameters
-    ----------
-    group : Group
-    channels : int
-    batch_shape : tuple of int
-        Leading shape that ``sample`` draws.
-    """
-
-    def __init__(self, group: Group, channels: int, batch_shape=(2,)):
-        super().__init__(group)
-        self.channels = int(channels)
-        self.batch_shape = tuple(batch_shape)
-
-    def _validate(self, x, what):
-        if x.dim() < 1 or x.shape[-1] != self.channels:
-            raise shape_error(self, what, f"(..., {self.channels})", x)
-
-    def _act(self, g, x):
-        return x
-
-    def sample(self, generator=None, dtype=torch.float64, device=None):
-        x = torch.randn(*self.batch_shape, self.channels, generator=generator, dtype=dtype)
-        return x.to(device) if device is not None else x
-
-    def __repr__(self):
-        return f"ScalarChannels({self.group.name}, channels={self.channels})"
+def ScalarChannels(group: Group, channels: int, batch_shape=(2,)) -> InvariantField:
+    """Auxiliary invariant scalars ``(..., channels)`` beside multivector channels:
+    ``InvariantField(group, channels, shape=(*batch_shape, channels))``."""
+    return InvariantField(group, int(channels), shape=(*batch_shape, int(channels)))
 
 
 # --------------------------------------------------------------------- representation

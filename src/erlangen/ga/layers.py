@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from ..nn import EquivariantModule
 from . import algebra as ga
 from .group import MultivectorField, Pin301, ScalarChannels, equi_linear_basis
 
@@ -71,7 +72,7 @@ def _pack(x: Tensor, s: Tensor | None):
     return (x, s) if s is not None else x
 
 
-class EquiLinear(nn.Module):
+class EquiLinear(EquivariantModule):
     """The most general Pin(3,0,1)-equivariant linear map between multivector channels, with
     auxiliary scalars.
 
@@ -173,7 +174,7 @@ class EquiLinear(nn.Module):
         return f"mv {self.in_mv} -> {self.out_mv}, scalars {self.in_s} -> {self.out_s}"
 
 
-class GeometricBilinear(nn.Module):
+class GeometricBilinear(EquivariantModule):
     """Geometric product and equivariant join of learned projections, then :class:`EquiLinear`.
 
     ``l, r = EquiLinear(x)``: separate projections give the left and right inputs of the
@@ -218,7 +219,7 @@ class GeometricBilinear(nn.Module):
         return self.out(products, scalars)
 
 
-class GatedGELU(nn.Module):
+class GatedGELU(EquivariantModule):
     """``x * GELU(scalar component of x)`` per channel; auxiliary scalars get a plain GELU."""
 
     def __init__(self, mv: int, s: int = 0):
@@ -233,7 +234,7 @@ class GatedGELU(nn.Module):
         return _pack(x * gate, F.gelu(scalars, approximate="tanh") if self.s else None)
 
 
-class EquiLayerNorm(nn.Module):
+class EquiLayerNorm(EquivariantModule):
     """``x / sqrt(mean over channels of <x, x>)`` (clamped at ``eps``), no affine parameters;
     auxiliary scalars get an ordinary layer norm without affine parameters.
 
@@ -261,7 +262,7 @@ class EquiLayerNorm(nn.Module):
         return _pack(y, s)
 
 
-class GeometricAttention(nn.Module):
+class GeometricAttention(EquivariantModule):
     """Multi-head (by default multi-query) attention between tokens of multivectors.
 
     Per head, queries and keys are built from ``head_mv`` multivector channels and ``head_s``
@@ -425,7 +426,7 @@ def _attention_mask(
     return out.expand(*lead, *out.shape[len(lead) :])
 
 
-class GATrBlock(nn.Module):
+class GATrBlock(EquivariantModule):
     """Pre-norm transformer block: ``x + Attn(LN x)``, then ``+ MLP(LN .)`` with
     ``MLP = GeometricBilinear (c -> 2c) -> GatedGELU -> EquiLinear (2c -> c)``.
 
@@ -471,7 +472,7 @@ def _as_pair(out) -> tuple[Tensor, Tensor | None]:
     return out if isinstance(out, tuple) else (out, None)
 
 
-class GATr(nn.Module):
+class GATr(EquivariantModule):
     """The Geometric Algebra Transformer: ``EquiLinear -> blocks x GATrBlock -> EquiLinear``.
 
     Parameters

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..fields import InvariantField, PositionField, VectorField
 from ..groups import SE, EuclideanGroup, standard
+from ..nn import EquivariantModule
 from ..registry import register_model
 from .embed import embed_point, embed_translation, extract_point
 from .layers import GATr
@@ -26,7 +27,7 @@ def nbody_types(group: EuclideanGroup | None = None, bodies: int = 4, batch: int
     """``(in_type, out_type)`` of the n-body models under ``group`` (default SE(3))."""
     group = group or SE(3)
     in_type = (
-        InvariantField(group, (batch, bodies, 1)),
+        InvariantField(group, shape=(batch, bodies, 1)),
         PositionField(group, num_points=bodies, batch_shape=(batch,)),
         VectorField(standard(group), batch_shape=(batch, bodies)),
     )
@@ -43,7 +44,7 @@ def _check_inputs(who: str, masses: Tensor, positions: Tensor, velocities: Tenso
         raise ValueError(f"{who}: velocities must be {(b, n, 3)}, got {tuple(velocities.shape)}")
 
 
-class GATrNBody(nn.Module):
+class GATrNBody(EquivariantModule):
     """GATr for n-body: each body is one token.
 
     Embedding: the position as a point (trivector, e123 = 1) and the velocity as the

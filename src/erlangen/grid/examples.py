@@ -8,6 +8,7 @@ from torch import nn
 from ..groups import Cyclic, Dihedral
 from ..registry import register_example
 from .layers import (
+    RING_ERROR_BOUND,
     GroupBatchNorm2d,
     GroupBlock,
     GroupConv2d,
@@ -68,8 +69,15 @@ def _p4m_invariant():
     return GroupBlock(GroupConv2d(2, 3, 3, G), InvariantPool(3, G))
 
 
+#: ring-basis examples are checked against the documented bound of the approximate layers
+RING = {"rtol": RING_ERROR_BOUND}
+
+
 @register_example(
-    "c8-lifting-conv", "grid", "LiftingConv2d on C8 (45-degree turns): ring basis, approximate"
+    "c8-lifting-conv",
+    "grid",
+    "LiftingConv2d on C8 (45-degree turns): ring basis, approximate",
+    check=RING,
 )
 @_seeded
 def _c8_lifting():
@@ -77,7 +85,10 @@ def _c8_lifting():
 
 
 @register_example(
-    "d8-group-conv", "grid", "GroupConv2d on D8 (mirrors, 45-degree turns): ring basis, approximate"
+    "d8-group-conv",
+    "grid",
+    "GroupConv2d on D8 (mirrors, 45-degree turns): ring basis, approximate",
+    check=RING,
 )
 @_seeded
 def _d8_group():

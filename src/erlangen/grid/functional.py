@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from ..fields import transform_image
-from ..groups import Cyclic, Dihedral, FiniteGroup, Group, PlanarGroup
+from ..groups import Cyclic, Dihedral, FiniteGroup, Group, PlanarGroup, as_group
 
 #: filter-rotation methods: "permute" (exact quarter turns / mirrors), "ring", "bilinear"
 FILTER_ROTATIONS = ("permute", "ring", "bilinear")
@@ -44,8 +44,10 @@ def is_pixel_exact(group: Group) -> bool:
     return isinstance(group, Cyclic | Dihedral) and 4 % group.n == 0
 
 
-def check_planar_group(group: Group) -> FiniteGroup:
-    """Raise a clear error unless ``group`` is ``Cyclic(n)`` or ``Dihedral(n)``."""
+def check_planar_group(group: Group | str) -> FiniteGroup:
+    """``group`` (a group or a name such as ``"C4"``, ``"D4"``, ``"p4m"``) as ``Cyclic(n)`` or
+    ``Dihedral(n)``; a clear error otherwise."""
+    group = as_group(group)
     if not isinstance(group, Cyclic | Dihedral):
         raise TypeError(
             "grid convolutions need a finite planar group, Cyclic(n) or Dihedral(n) "

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ..fields import GroupImageField, ImageField, InvariantField
 from ..groups import Cyclic, FiniteGroup
+from ..nn import EquivariantModule
 from .functional import (
     FILTER_ROTATIONS,
     RingBasis,
@@ -96,7 +97,7 @@ class SizeRule:
             )
 
 
-class BankConv2d(nn.Module):
+class BankConv2d(EquivariantModule):
     """What every expanded-bank convolution shares: the layer keeps compact parameters,
     :meth:`expanded_weight` turns them into the filter bank of all group elements, and one
     ``F.conv2d`` applies it.
@@ -210,7 +211,7 @@ class _GroupConv(BankConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        group: FiniteGroup | None = None,
+        group: FiniteGroup | str | None = None,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         dilation: int | tuple[int, int] = 1,
@@ -260,14 +261,12 @@ class _GroupConv(BankConv2d):
         self._size_rule = SizeRule(self.group, k, self.stride, self.padding, self.dilation)
         size = default_size(k, self.stride, self.padding, self.dilation)
         out_size = output_size(size, k, self.stride, self.padding, self.dilation)
-        # approximate (ring-basis) layers declare their documented error bound to the checker
-        rtol = RING_ERROR_BOUND
         self.in_type = (
-            ImageField(self.group, channels=in_channels, size=size, rtol=rtol)
+            ImageField(self.group, channels=in_channels, size=size)
             if self.lifting
-            else GroupImageField(self.group, in_channels, size=size, rtol=rtol)
+            else GroupImageField(self.group, in_channels, size=size)
         )
-        self.out_type = GroupImageField(self.group, out_channels, size=out_size, rtol=rtol)
+        self.out_type = GroupImageField(self.group, out_channels, size=out_size)
 
     # -------------------------------------------------------------- construction helpers
     def _resolve(self, method: str) -> str:
@@ -362,8 +361,9 @@ class LiftingConv2d(_GroupConv):
     in_channels, out_channels : int
     kernel_size : int
         Square kernels only (a pair must be equal).
-    group : Cyclic or Dihedral
+    group : Cyclic, Dihedral or str
         ``Cyclic(4)`` (p4, default) or ``Dihedral(4)`` (p4m) and their subgroups are exact;
+        a name such as ``"C4"``, ``"D4"`` or ``"p4m"`` works too;
         other orders rotate filters approximately (see ``filter_rotation``).
     stride, padding, dilation, groups : int
         As in ``nn.Conv2d`` (zero padding). Strides keep exactness only on input sizes with
@@ -423,7 +423,7 @@ class GroupConv2d(_GroupConv):
 
 
 # ------------------------------------------------------------------------------ pooling
-class GroupPool(nn.Module):
+class GroupPool(EquivariantModule):
     """Pool over the group axis: group feature maps -> images (invariant fibers).
 
     Parameters
@@ -441,7 +441,11 @@ class GroupPool(nn.Module):
     MODES = ("max", "mean", "norm")
 
     def __init__(
-        self, channels: int, group: FiniteGroup | None = None, mode: str = "max", size: int = 15
+        self,
+        channels: int,
+        group: FiniteGroup | str | None = None,
+        mode: str = "max",
+        size: int = 15,
     ):
         super().__init__()
         self.group = check_planar_group(Cyclic(4) if group is None else group)
@@ -463,14 +467,14 @@ class GroupPool(nn.Module):
         return f"{self.channels}, group={self.group.name}, mode={self.mode!r}"
 
 
-class _SpatialPool(nn.Module):
+class _SpatialPool(EquivariantModule):
     """Spatial pooling of every orientation plane; exact when the output stays centred."""
 
     def __init__(
         self,
         channels: int,
         kernel_size: int,
-        group: FiniteGroup | None = None,
+        group: FiniteGroup | str | None = None,
         stride: int | None = None,
         padding: int = 0,
     ):
@@ -523,7 +527,7 @@ class GroupAvgPool2d(_SpatialPool):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
-class InvariantPool(nn.Module):
+class InvariantPool(EquivariantModule):
     """Global pooling over orientations and space: group feature maps -> invariant vectors.
 
     Parameters
@@ -541,7 +545,7 @@ class InvariantPool(nn.Module):
     def __init__(
         self,
         channels: int,
-        group: FiniteGroup | None = None,
+        group: FiniteGroup | str | None = None,
         group_mode: str = "max",
         spatial_mode: str = "max",
         size: int = 15,
@@ -568,7 +572,7 @@ class InvariantPool(nn.Module):
 
 
 # ------------------------------------------------------------------------------ norms
-class GroupBatchNorm2d(nn.BatchNorm2d):
+class GroupBatchNorm2d(nn.BatchNorm2d, EquivariantModule):
     """Batch norm of group feature maps with statistics (and affine parameters) shared over
     the group axis: one mean/variance per channel over ``(batch, |G|, H, W)``.
 
@@ -584,7 +588,7 @@ class GroupBatchNorm2d(nn.BatchNorm2d):
     def __init__(
         self,
         channels: int,
-        group: FiniteGroup | None = None,
+        group: FiniteGroup | str | None = None,
         eps: float = 1e-5,
         momentum: float | None = 0.1,
         affine: bool = True,
@@ -602,7 +606,7 @@ class GroupBatchNorm2d(nn.BatchNorm2d):
 
 
 # ------------------------------------------------------------------------------ blocks
-class GroupBlock(nn.Sequential):
+class GroupBlock(nn.Sequential, EquivariantModule):
     """``nn.Sequential`` of grid layers whose types are those of its first and last typed
     modules (pointwise modules such as ``nn.ReLU`` in between are untyped).
 
@@ -621,12 +625,11 @@ class GroupBlock(nn.Sequential):
             raise ValueError("GroupBlock needs at least one module with in_type/out_type")
         self.in_type, self.out_type = typed[0].in_type, typed[-1].out_type
         if size is not None:
-            t = self.in_type
-            self.in_type = type(t)(t.group, channels=t.channels, size=size)
+            self.in_type = self.in_type.replace(size=size)
 
 
 # ------------------------------------------------------------------------------ export
-class ExportedConv2d(nn.Module):
+class ExportedConv2d(EquivariantModule):
     """An exported lifting/group convolution: a plain ``nn.Conv2d`` plus the reshapes to and
     from group feature maps. Same ``in_type`` / ``out_type`` as the layer it came from."""
 

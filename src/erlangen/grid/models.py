@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from ..fields import ImageField, InvariantField
 from ..groups import Cyclic, Dihedral, FiniteGroup
+from ..nn import EquivariantModule
 from ..registry import register_model
 from .functional import check_planar_group
 from .layers import (
@@ -53,7 +54,7 @@ def _build_gcnn(
     model: nn.Module,
     lifting: _ConvFactory,
     group_conv: _ConvFactory,
-    group: FiniteGroup,
+    group: FiniteGroup | str,
     channels: int,
     dropout: float,
     batch_norm: bool,
@@ -145,7 +146,7 @@ def _build_allcnnc(
     model.top = conv(w2, num_classes, 1)
 
 
-class Z2CNN(nn.Module):
+class Z2CNN(EquivariantModule):
     """The plain CNN baseline of Cohen & Welling for rotated MNIST.
 
     Seven 'valid' convolutions (six 3x3 with batch norm, ReLU and dropout, a 2x2 max-pool
@@ -198,7 +199,7 @@ class Z2CNN(nn.Module):
         return self.top(self.features(x)).amax(dim=(-2, -1))
 
 
-class GCNN(nn.Module):
+class GCNN(EquivariantModule):
     """The rotated-MNIST G-CNN of Cohen & Welling (P4CNN for ``Cyclic(4)``).
 
     A lifting convolution and six group convolutions, all 'valid': five 3x3 layers after the
@@ -230,7 +231,7 @@ class GCNN(nn.Module):
 
     def __init__(
         self,
-        group: FiniteGroup,
+        group: FiniteGroup | str,
         in_channels: int = 1,
         num_classes: int = 10,
         channels: int = 10,
@@ -252,7 +253,7 @@ class GCNN(nn.Module):
         return self.pool(self.top(self.features(x)))
 
 
-class AllCNNC(nn.Module):
+class AllCNNC(EquivariantModule):
     """All-CNN-C (Springenberg et al. 2015) for 32x32 colour images, plain or on a group.
 
     Three 3x3 convolutions per stage (the third strided), two stages, then a 3x3 'valid'
@@ -287,7 +288,7 @@ class AllCNNC(nn.Module):
 
     def __init__(
         self,
-        group: FiniteGroup | None = None,
+        group: FiniteGroup | str | None = None,
         in_channels: int = 3,
         num_classes: int = 10,
         widths: Sequence[int] | None = None,

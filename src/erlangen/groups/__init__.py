@@ -14,7 +14,8 @@ from .lie import (
     Orthogonal,
     SpecialOrthogonal,
 )
-from .parse import parse_group
+from .parse import as_group, parse_group
+from .product import DirectProduct, product
 from .reps import (
     CyclicIrrep,
     DihedralIrrep,
@@ -50,6 +51,7 @@ __all__ = [
     "CyclicIrrep",
     "Dihedral",
     "DihedralIrrep",
+    "DirectProduct",
     "DirectSum",
     "Dual",
     "E",
@@ -71,6 +73,7 @@ __all__ = [
     "TensorProduct",
     "Trivial",
     "WignerD",
+    "as_group",
     "clear_cache",
     "direct_sum",
     "equivariant_basis",
@@ -80,6 +83,7 @@ __all__ = [
     "irreps",
     "parse_group",
     "permutation",
+    "product",
     "project_to_equivariant",
     "regular",
     "rotation_2d",

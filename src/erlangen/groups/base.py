@@ -59,6 +59,14 @@ class Group(ABC):
     def __repr__(self) -> str:
         return self.name
 
+    def __mul__(self, other: Group) -> Group:
+        """The direct product ``self x other`` (see :class:`~erlangen.groups.DirectProduct`)."""
+        if not isinstance(other, Group):
+            return NotImplemented
+        from .product import DirectProduct
+
+        return DirectProduct(self, other)
+
     # ----------------------------------------------------------------- size
     @property
     def order(self) -> int | None:

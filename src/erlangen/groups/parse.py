@@ -39,3 +39,26 @@ def parse_group(text: str) -> Group:
         "SE": SE,
     }
     return factories[kind](n)
+
+
+def as_group(group: Group | str, argument: str = "group") -> Group:
+    """A :class:`Group` given as itself or by name (``"C4"``, ``"D4"``, ``"SO3"``, ...).
+
+    Layer constructors call this, so ``GroupConv2d(3, 8, 3, "D4")`` and
+    ``GroupConv2d(3, 8, 3, Dihedral(4))`` build the same layer.
+
+    Raises
+    ------
+    TypeError
+        When ``group`` is neither a group nor a string (the message names ``argument``).
+    ValueError
+        When the name is unknown.
+    """
+    if isinstance(group, Group):
+        return group
+    if isinstance(group, str):
+        return parse_group(group)
+    raise TypeError(
+        f"{argument} must be an erlangen Group or a name such as 'C4' or 'D4', "
+        f"got {type(group).__name__}"
+    )

@@ -9,10 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .fields import VectorField
-from .fields.base import FieldTypeError
-from .groups import Representation, equivariant_basis, trivial
-from .groups.reps import _same_group
+from ..fields import VectorField
+from ..fields.base import FieldTypeError
+from ..groups import Representation, equivariant_basis, trivial
+from ..groups.reps import _same_group
+from .module import EquivariantModule
 
 
 def _group_components(rep: Representation) -> tuple[OrderedDict, Tensor]:
@@ -41,7 +42,7 @@ def _group_components(rep: Representation) -> tuple[OrderedDict, Tensor]:
     return OrderedDict((k, (v[0], v[1])) for k, v in types.items()), perm
 
 
-class EquivariantLinear(nn.Module):
+class EquivariantLinear(EquivariantModule):
     """The most general linear map ``R^d_in -> R^d_out`` that commutes with a group.
 
     ``W = sum_k w_k B_k`` over the basis from :func:`~erlangen.groups.equivariant_basis`,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .groups import (
+from ..groups import (
     O3,
     SO3,
     Cyclic,
@@ -14,8 +14,8 @@ from .groups import (
     standard,
     trivial,
 )
-from .nn import EquivariantLinear
-from .registry import register_example
+from ..registry import register_example
+from .linear import EquivariantLinear
 
 
 @register_example("linear-c8-regular", "core", "EquivariantLinear on 4 regular fields of C8")
