@@ -165,7 +165,7 @@ class _LearnedGroupConv(BankConv2d):
 
     def action_parameters(self, include_inverse: bool = True) -> list[nn.Parameter]:
         """The parameters that define ``A`` (and ``A~`` when ``include_inverse``)."""
-        return self.action_parametrisation.parameters(self, include_inverse)
+        return self.action_parametrisation.parameters_of(self, include_inverse)
 
     def action_state_names(self, include_inverse: bool = True) -> list[str]:
         """Names of the ``state_dict`` entries that define ``A``: :meth:`action_parameters`

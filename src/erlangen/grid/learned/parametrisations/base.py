@@ -37,7 +37,7 @@ def known_action(init: str, kernel_size: int, order: int) -> Tensor:
         return rotation_action(kernel_size, 360.0 / order)
     if init == "flip":
         return flip_action(kernel_size, "ud")
-    raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    raise ValueError(f"init {init!r} is no fixed action: 'identity', 'rot90', 'rotation' or 'flip'")
 
 
 class ActionParametrisation:
@@ -93,7 +93,7 @@ class ActionParametrisation:
         for name, shape in self.buffer_shapes().items():
             layer.register_buffer(name, torch.empty(shape))
 
-    def parameters(self, layer: nn.Module, include_inverse: bool = True) -> list[nn.Parameter]:
+    def parameters_of(self, layer: nn.Module, include_inverse: bool = True) -> list[nn.Parameter]:
         """The parameters of ``layer`` that define ``A`` (and ``A~`` when
         ``include_inverse``)."""
         params = [getattr(layer, name) for name in self.parameter_shapes()]
@@ -165,7 +165,7 @@ class ActionParametrisation:
         """Add Gaussian noise of standard deviation ``std`` to the parameters of ``A``; ``A~``
         follows the noisy ``A``."""
         with torch.no_grad():
-            for param in self.parameters(layer, include_inverse=False):
+            for param in self.parameters_of(layer, include_inverse=False):
                 param.add_(torch.randn_like(param) * std)
             if self.learns_inverse:
                 layer.action_inverse.copy_(inverse(self.action(layer).double()))
