@@ -333,6 +333,8 @@ _LAYER_DOC = """
         ``"shared"`` (one ``A`` per layer), ``"per_out"`` (one per output channel) or
         ``"per_in"`` (one per input channel of the weight, ``in_channels // groups``).
     parametrisation : str
+        One class each (:data:`~erlangen.grid.learned.ACTION_PARAMETRISATIONS`):
+
         - ``"free"``: ``A`` is a free matrix; a second free matrix ``A~`` (initialised to
           ``A^-1``) enters the invertibility loss ``mu ||A A~ - I||_F``.
         - ``"orthogonal"``: ``A = A_0 matrix_exp(S)`` with ``S`` skew-symmetric (learned,
