@@ -17,8 +17,10 @@ from erlangen.grid import (
 )
 from erlangen.grid.functional import tap_permutations
 from erlangen.grid.learned import (
+    ACTION_PARAMETRISATIONS,
     LOCATIONS,
     PARAMETRISATIONS,
+    ActionParametrisation,
     flip_action,
     matrix_powers,
     nearest_toeplitz,
@@ -289,6 +291,34 @@ def test_parametrisations_keep_their_structure(location):
     assert torch.allclose((torch.eye(d, dtype=A.dtype) - P) @ A @ P, torch.zeros_like(A), atol=1e-5)
 
 
+# the state_dict keys of each parametrisation are the checkpoint format: they must not change
+STATE_KEYS = {
+    "free": {"weight", "bias", "action_matrix", "action_inverse"},
+    "orthogonal": {"weight", "bias", "skew", "base"},
+    "toeplitz": {"weight", "bias", "diagonals", "action_inverse"},
+    "multiscale": {"weight", "bias", "fine", "coarse", "action_inverse"},
+}
+
+
+@pytest.mark.parametrize("parametrisation", PARAMETRISATIONS)
+def test_each_parametrisation_is_one_class_owning_its_tensors(parametrisation):
+    cls = ACTION_PARAMETRISATIONS[parametrisation]
+    assert issubclass(cls, ActionParametrisation) and cls.name == parametrisation
+    layer = LearnedGroupToGroupConv2d(4, 6, 3, 4, parametrisation=parametrisation)
+    form = layer.action_parametrisation
+    assert type(form) is cls and layer.parametrisation == parametrisation
+    assert set(layer.state_dict()) == STATE_KEYS[parametrisation]
+    # what a transfer copies is exactly the layer's action state, and its parameters are learned
+    assert set(layer.action_state_names()) == STATE_KEYS[parametrisation] - {"weight", "bias"}
+    params = dict(layer.named_parameters())
+    assert [id(p) for p in layer.action_parameters()] == [
+        id(params[n]) for n in layer.action_state_names() if n in params
+    ]
+    assert (layer.action_inverse is not None) == cls.learns_inverse
+    A = layer.action()
+    assert A.shape == (1, 9, 9) and torch.equal(A, form.action(layer))
+
+
 # ============================================================================= losses
 def test_auxiliary_losses_are_zero_at_exact_actions_and_positive_otherwise():
     for init in ("rot90", "identity"):
@@ -384,6 +414,10 @@ def test_bad_input_gives_clear_errors():
         LearnedGroupConv2d(1, 2, 3, 4, parametrisation="toeplitz", bandwidth=9)
     with pytest.raises(ValueError, match="coarse_size is an option of"):
         LearnedGroupConv2d(1, 2, 3, 4, coarse_size=2)
+    with pytest.raises(ValueError, match="bandwidth is an option of parametrisation='toeplitz'"):
+        LearnedGroupConv2d(1, 2, 3, 4, parametrisation="multiscale", bandwidth=2)
+    with pytest.raises(ValueError, match=r"coarse_size must be an int in \[1, 3\]"):
+        LearnedGroupConv2d(1, 2, 3, 4, parametrisation="multiscale", coarse_size=4)
     with pytest.raises(ValueError, match=">= 0"):
         LearnedGroupConv2d(1, 2, 3, 4, invertibility_weight=-1)
     layer = LearnedGroupToGroupConv2d(3, 2, 3, 4, location="per_in")

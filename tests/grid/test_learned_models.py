@@ -15,7 +15,7 @@ from erlangen.grid import (
     learned_layers,
     load_group_actions,
 )
-from erlangen.grid.learned import rot90_action
+from erlangen.grid.learned import GroupActionTransfer, rot90_action
 
 registry.load_all()
 
@@ -171,6 +171,40 @@ def test_transfer_errors_are_clear():
         load_group_actions(target, {"features.0": rot90_action(5)}, strict=False)
     with pytest.raises(ValueError, match="no learned group convolutions"):
         load_group_actions(torch.nn.Linear(2, 2), rot)
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [("lgcnn", {}), ("lg-allcnnc", SMALL_ALLCNNC)],
+)
+def test_transfer_from_copies_freezes_and_names_the_layers(name, options):
+    source = build(name, init="random", **options)
+    target = build(name, init="identity", parametrisation="orthogonal", **options)
+    names = target.transfer_from(source)
+    assert names == [n for n, _ in learned_layers(target)] and len(names) > 1
+    actions = group_actions(source)
+    for n, A in group_actions(target).items():  # random free actions are orthogonal: they fit
+        assert torch.allclose(A, actions[n], atol=1e-5)
+    assert all(layer.action_frozen for _, layer in learned_layers(target))
+    assert all(layer.weight.requires_grad for _, layer in learned_layers(target))
+    assert not any(layer.action_frozen for _, layer in learned_layers(source))
+
+
+def test_transfer_from_needs_learned_layers_on_both_sides():
+    class NoLearnedLayers(GroupActionTransfer, torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(2, 2)
+
+    with pytest.raises(ValueError, match=r"needs a model with learned-group layers"):
+        NoLearnedLayers().transfer_from(build("lgcnn"))
+    target = build("lgcnn", init="identity")
+    with pytest.raises(ValueError, match=r"source model \(GCNN\) holds no learned-group layers"):
+        target.transfer_from(build("p4cnn"))
+    assert target.is_group_action() and not target.is_rotation()  # untouched: still identity
+    # a source of another architecture: the layers do not match by name
+    with pytest.raises(KeyError, match="no action for learned layer"):
+        target.transfer_from(build("lg-allcnnc", **SMALL_ALLCNNC))
 
 
 def test_layer_options_reach_every_layer():

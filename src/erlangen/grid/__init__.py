@@ -2,8 +2,9 @@
 
 Primitives (:mod:`erlangen.grid.functional`) <- layers (:mod:`erlangen.grid.layers`) <- models
 (:mod:`erlangen.grid.models`, registered as ``z2cnn``, ``p4cnn``, ``p4mcnn``, ``allcnnc``,
-``p4-allcnnc``, ``p4m-allcnnc``). Importing this package registers the models and the layer
-examples that ``erlangen tour`` checks.
+``p4-allcnnc``, ``p4m-allcnnc``); learned group convolutions and their models in
+:mod:`erlangen.grid.learned` (``lgcnn``, ``lg-allcnnc``). Importing this package registers
+the models and the layer examples that ``erlangen tour`` checks.
 """
 
 from . import examples, models
@@ -50,17 +51,19 @@ __all__ = [
 ]
 
 # ---- learned group convolutions (Theodosis et al. 2023)
-from . import learned, learned_models
+from . import learned
 from .learned import (
+    LGCNN,
     LearnedGroupConv2d,
     LearnedGroupToGroupConv2d,
+    LGAllCNNC,
     auxiliary_loss,
     freeze_group_actions,
     group_actions,
     learned_layers,
     load_group_actions,
 )
-from .learned_models import LGCNN, LGAllCNNC
+from .learned import models as learned_models  # the module's name before erlangen.grid.learned
 
 __all__ += [
     "LGCNN",

@@ -1,4 +1,5 @@
-"""Models built from learned group convolutions (LGCNNs), and their registered examples.
+"""Models built from learned group convolutions (LGCNNs), registered as ``lgcnn`` and
+``lg-allcnnc``.
 
 - :class:`LGCNN` (``lgcnn``): the rotated-MNIST P4CNN of Cohen & Welling
   (:class:`~erlangen.grid.GCNN`) with every lifting / group convolution replaced by its
@@ -8,11 +9,13 @@
 
 Both map images ``(batch, in_channels, H, W)`` to logits ``(batch, num_classes)``, expose
 :meth:`auxiliary_loss` (the sum of the layers' invertibility and cyclic penalties, for the
-training loop to add to the task loss) and declare ``in_type = ImageField(Cyclic(n))`` and
-``out_type = InvariantField(Cyclic(n))``: a conditional claim, exact when every layer's
-action is the quarter turn (``init="rot90"``, ``order=4``, kept frozen), and a measurement
-otherwise. Every option of the learned layers (``location``, ``parametrisation``, ``init``,
-``invertibility_weight``, ``cyclic_weight``, ...) is passed through to all of them.
+training loop to add to the task loss), receive the actions of a trained model with
+:meth:`~erlangen.grid.learned.GroupActionTransfer.transfer_from`, and declare
+``in_type = ImageField(Cyclic(n))`` and ``out_type = InvariantField(Cyclic(n))``: a
+conditional claim, exact when every layer's action is the quarter turn (``init="rot90"``,
+``order=4``, kept frozen), and a measurement otherwise. Every option of the learned layers
+(``location``, ``parametrisation``, ``init``, ``invertibility_weight``, ``cyclic_weight``,
+...) is passed through to all of them.
 """
 
 from __future__ import annotations
@@ -22,18 +25,13 @@ from functools import partial
 
 from torch import Tensor, nn
 
-from ..fields import ImageField, InvariantField
-from ..groups import Cyclic
-from ..registry import register_example, register_model
-from .examples import _seeded
-from .layers import GroupBatchNorm2d, GroupBlock, InvariantPool
-from .learned import (
-    LearnedGroupConv2d,
-    LearnedGroupToGroupConv2d,
-    auxiliary_loss,
-    learned_layers,
-)
-from .models import _allcnnc_widths, _build_allcnnc, _build_gcnn, _check_input, _ConvFactory
+from ...fields import ImageField, InvariantField
+from ...groups import Cyclic
+from ...registry import register_model
+from ..layers import GroupBatchNorm2d, InvariantPool
+from ..models import _allcnnc_widths, _build_allcnnc, _build_gcnn, _check_input, _ConvFactory
+from .layers import LearnedGroupConv2d, LearnedGroupToGroupConv2d
+from .transfer import GroupActionTransfer, auxiliary_loss, learned_layers
 
 
 def _learned(cls: type[nn.Module], order: int, layer_options: dict) -> _ConvFactory:
@@ -45,8 +43,8 @@ def _learned(cls: type[nn.Module], order: int, layer_options: dict) -> _ConvFact
     return make
 
 
-class _LearnedModel(nn.Module):
-    """The model-level views of the learned layers."""
+class _LearnedModel(GroupActionTransfer, nn.Module):
+    """The model-level views of the learned layers, and :meth:`transfer_from`."""
 
     in_channels: int
 
@@ -202,32 +200,6 @@ def lgcnn(in_channels: int = 1, num_classes: int = 10, **options) -> LGCNN:
 )
 def lg_allcnnc(in_channels: int = 3, num_classes: int = 10, **options) -> LGAllCNNC:
     return LGAllCNNC(in_channels, num_classes, **options)
-
-
-# ----------------------------------------------------------------------------- examples
-@register_example(
-    "learned-lifting-rot90",
-    "grid",
-    "LearnedGroupConv2d 3 -> 4, 3x3, order 4, A = quarter-turn permutation (= p4 lifting)",
-)
-@_seeded
-def _learned_lifting():
-    return LearnedGroupConv2d(3, 4, 3, 4, padding=1, init="rot90")
-
-
-@register_example(
-    "learned-group-rot90-orthogonal",
-    "grid",
-    "LearnedGroupToGroupConv2d 2 -> 3, 5x5, order 4, per_out, A = A_0 exp(S), A_0 = quarter turn",
-)
-@_seeded
-def _learned_group():
-    return GroupBlock(
-        LearnedGroupToGroupConv2d(
-            2, 3, 5, 4, location="per_out", parametrisation="orthogonal", init="rot90"
-        ),
-        nn.ReLU(),
-    )
 
 
 __all__ = ["LGCNN", "LGAllCNNC", "lg_allcnnc", "lgcnn"]
