@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from ...fields import ImageField, InvariantField
 from ...groups import Cyclic
+from ...nn import EquivariantModule
 from ...registry import register_model
 from ..layers import GroupBatchNorm2d, InvariantPool
 from ..models import _allcnnc_widths, _build_allcnnc, _build_gcnn, _check_input, _ConvFactory
@@ -43,7 +44,7 @@ def _learned(cls: type[nn.Module], order: int, layer_options: dict) -> _ConvFact
     return make
 
 
-class _LearnedModel(GroupActionTransfer, nn.Module):
+class _LearnedModel(GroupActionTransfer, EquivariantModule):
     """The model-level views of the learned layers, and :meth:`transfer_from`."""
 
     in_channels: int
