@@ -154,7 +154,7 @@ class BankConv2d(EquivariantModule):
         H, W = x.shape[-2:]
         self._size_rule(type(self).__name__, H, W)
         y = F.conv2d(
-            x.reshape(B, -1, H, W),
+            x.flatten(1, -3),  # (B, C * |G_in|, H, W); safe for an empty batch
             self.expanded_weight(),
             self.expanded_bias(),
             self.stride,
