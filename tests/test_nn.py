@@ -102,7 +102,7 @@ def test_equivariant_module_contract():
 
     layer = Centre()
     assert isinstance(layer, Equivariant) and layer.check().passed
-    with pytest.raises(FieldTypeError, match=r"Centre input must have shape \(\.\.\., 5\)"):
+    with pytest.raises(FieldTypeError, match=r"input must have shape \(\.\.\., 5\)"):
         layer(torch.zeros(2, 4))
     assert not isinstance(torch.nn.Linear(2, 2), Equivariant)
 
@@ -116,3 +116,16 @@ def test_every_registered_model_and_example_declares_its_types():
     for entry in [e for e in entries if e.factory.__module__.startswith("erlangen.")]:
         torch.manual_seed(0)
         assert isinstance(entry.factory(), Equivariant), entry.name
+
+
+def test_wrong_dtype_or_device_gets_an_erlangen_error_naming_both():
+    from erlangen.grid import GroupConv2d, LiftingConv2d
+
+    layer = LiftingConv2d(2, 3, 3, "C4")  # float32 weights on the CPU
+    x = torch.zeros(1, 2, 9, 9, dtype=torch.float64)
+    with pytest.raises(FieldTypeError, match="LiftingConv2d holds float32 weights but input 0"):
+        layer(x)
+    meta = torch.zeros(1, 3, 4, 9, 9, device="meta")
+    with pytest.raises(FieldTypeError, match="GroupConv2d is on cpu but input 0 is on meta"):
+        GroupConv2d(3, 3, 3, "C4")(meta)
+    layer.double()(x)  # converted: fine

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from ..fields import GroupImageField, ImageField, InvariantField
 from ..groups import Cyclic, FiniteGroup
 from ..nn import EquivariantModule
+from ..nn.arguments import count, counts
 from .functional import (
     FILTER_ROTATIONS,
     RingBasis,
@@ -121,16 +122,13 @@ class BankConv2d(EquivariantModule):
         groups: int,
     ) -> None:
         """Validate and store the convolution's geometry (square, since rotations swap axes)."""
-        self.kernel_size = square_param(kernel_size, "kernel_size")
-        self.stride = square_param(stride, "stride")
-        self.padding = square_param(padding, "padding")
-        self.dilation = square_param(dilation, "dilation")
-        if self.kernel_size < 1 or self.stride < 1 or self.dilation < 1 or self.padding < 0:
-            raise ValueError(
-                "need kernel_size, stride, dilation >= 1 and padding >= 0, got "
-                f"{self.kernel_size}, {self.stride}, {self.dilation}, {self.padding}"
-            )
-        if groups < 1 or in_channels % groups or out_channels % groups:
+        owner = type(self).__name__
+        counts(owner, in_channels=in_channels, out_channels=out_channels, groups=groups)
+        self.kernel_size = count(square_param(kernel_size, "kernel_size"), "kernel_size", owner)
+        self.stride = count(square_param(stride, "stride"), "stride", owner)
+        self.padding = count(square_param(padding, "padding"), "padding", owner, minimum=0)
+        self.dilation = count(square_param(dilation, "dilation"), "dilation", owner)
+        if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
                 f"divisible by groups ({groups})"
@@ -149,7 +147,7 @@ class BankConv2d(EquivariantModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, C, H, W)`` (lifting) or ``(B, C, |G|, H, W)`` -> ``(B, C_out, |G|, H', W')``."""
-        self.in_type.validate(x, "input")
+        self.validate_inputs(x)
         B = x.shape[0]
         H, W = x.shape[-2:]
         self._size_rule(type(self).__name__, H, W)
@@ -448,6 +446,7 @@ class GroupPool(EquivariantModule):
         size: int = 15,
     ):
         super().__init__()
+        count(channels, "channels", type(self).__name__)
         self.group = check_planar_group(Cyclic(4) if group is None else group)
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
@@ -456,7 +455,7 @@ class GroupPool(EquivariantModule):
         self.out_type = ImageField(self.group, channels=channels, size=size)
 
     def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
+        self.validate_inputs(x)
         if self.mode == "max":
             return x.amax(dim=2)
         if self.mode == "mean":
@@ -479,11 +478,13 @@ class _SpatialPool(EquivariantModule):
         padding: int = 0,
     ):
         super().__init__()
+        owner = type(self).__name__
         self.group = check_planar_group(Cyclic(4) if group is None else group)
-        self.channels = channels
-        self.kernel_size = square_param(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else square_param(stride, "stride")
-        self.padding = square_param(padding, "padding")
+        self.channels = count(channels, "channels", owner)
+        self.kernel_size = count(square_param(kernel_size, "kernel_size"), "kernel_size", owner)
+        stride = self.kernel_size if stride is None else square_param(stride, "stride")
+        self.stride = count(stride, "stride", owner)
+        self.padding = count(square_param(padding, "padding"), "padding", owner, minimum=0)
         k, s, p = self.kernel_size, self.stride, self.padding
         self._size_rule = SizeRule(self.group, k, s, p, 1)
         size = default_size(k, s, p, 1)
@@ -491,7 +492,7 @@ class _SpatialPool(EquivariantModule):
         self.out_type = GroupImageField(self.group, channels, size=output_size(size, k, s, p))
 
     def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
+        self.validate_inputs(x)
         B, C, G, H, W = x.shape
         self._size_rule(type(self).__name__, H, W)
         y = self._pool(x.reshape(B, C * G, H, W))
@@ -551,6 +552,7 @@ class InvariantPool(EquivariantModule):
         size: int = 15,
     ):
         super().__init__()
+        count(channels, "channels", type(self).__name__)
         self.group = check_planar_group(Cyclic(4) if group is None else group)
         for mode in (group_mode, spatial_mode):
             if mode not in ("max", "mean"):
@@ -560,7 +562,7 @@ class InvariantPool(EquivariantModule):
         self.out_type = InvariantField(self.group, shape=(2, channels))
 
     def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
+        self.validate_inputs(x)
         x = x.amax(dim=2) if self.group_mode == "max" else x.mean(dim=2)
         return x.amax(dim=(-2, -1)) if self.spatial_mode == "max" else x.mean(dim=(-2, -1))
 
@@ -595,13 +597,14 @@ class GroupBatchNorm2d(nn.BatchNorm2d, EquivariantModule):
         track_running_stats: bool = True,
         size: int = 15,
     ):
+        count(channels, "channels", type(self).__name__)
         super().__init__(channels, eps, momentum, affine, track_running_stats)
         self.group = check_planar_group(Cyclic(4) if group is None else group)
         self.in_type = GroupImageField(self.group, channels, size=size)
         self.out_type = GroupImageField(self.group, channels, size=size)
 
     def forward(self, x: Tensor) -> Tensor:
-        self.in_type.validate(x, "input")
+        self.validate_inputs(x)
         return super().forward(x.flatten(2, 3)).view_as(x)
 
 

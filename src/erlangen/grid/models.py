@@ -19,9 +19,10 @@ from functools import partial
 
 from torch import Tensor, nn
 
-from ..fields import ImageField, InvariantField
+from ..fields import FieldTypeError, ImageField, InvariantField
 from ..groups import Cyclic, Dihedral, FiniteGroup
 from ..nn import EquivariantModule
+from ..nn.arguments import count, counts, probability
 from ..registry import register_model
 from .functional import check_planar_group
 from .layers import (
@@ -36,12 +37,14 @@ from .layers import (
 BASELINE_GROUP = Cyclic(4)
 
 
-def _check_input(model: nn.Module, x: Tensor) -> None:
-    if x.dim() != 4 or x.shape[1] != model.in_channels:
-        raise ValueError(
+def _check_input(model: EquivariantModule, x: Tensor) -> None:
+    if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != model.in_channels:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise FieldTypeError(
             f"{type(model).__name__} expects images (batch, {model.in_channels}, H, W), "
-            f"got {tuple(x.shape)}"
+            f"got {shape}"
         )
+    model.validate_inputs(x)
 
 
 #: builds one convolution of a model, ``(in_channels, out_channels, kernel_size, *, stride,
@@ -69,6 +72,9 @@ def _build_gcnn(
     max-pool after the second. ``top`` is a 4x4 group convolution to ``num_classes``.
     """
     in_channels, num_classes = model.in_channels, model.num_classes
+    owner = type(model).__name__
+    counts(owner, in_channels=in_channels, num_classes=num_classes, channels=channels)
+    probability(dropout, "dropout", owner)
     layers: list[nn.Module] = [lifting(in_channels, channels, 3, bias=not batch_norm)]
     for i in range(6):
         if i > 0:
@@ -115,6 +121,16 @@ def _build_allcnnc(
     convolutions: ``(batch, in_channels, H, W) -> (batch, num_classes, [|G|,] H', W')``.
     """
     in_channels, num_classes = model.in_channels, model.num_classes
+    owner = type(model).__name__
+    if len(widths) != 2 or len(dropout) != 2:
+        raise ValueError(
+            f"{owner}: widths and dropout are pairs (one per stage), got {widths!r}, {dropout!r}"
+        )
+    counts(owner, in_channels=in_channels, num_classes=num_classes)
+    for width in widths:
+        count(width, "widths", owner)
+    for rate in dropout:
+        probability(rate, "dropout", owner)
     w1, w2 = widths
     drop_in, drop_stage = dropout
     k_down = downsample_kernel
@@ -179,6 +195,8 @@ class Z2CNN(EquivariantModule):
         input_size: int = 28,
     ):
         super().__init__()
+        counts("Z2CNN", in_channels=in_channels, num_classes=num_classes, channels=channels)
+        probability(dropout, "dropout", "Z2CNN")
         self.in_channels, self.num_classes = in_channels, num_classes
         layers: list[nn.Module] = []
         width = in_channels

@@ -70,6 +70,12 @@ class EquivariantLinear(EquivariantModule):
 
     def __init__(self, rep_in: Representation, rep_out: Representation, bias: bool = True):
         super().__init__()
+        for name, rep in (("rep_in", rep_in), ("rep_out", rep_out)):
+            if not isinstance(rep, Representation):
+                raise TypeError(
+                    f"EquivariantLinear: {name} must be an erlangen Representation (e.g. "
+                    f"4 * regular(Cyclic(8))), got {type(rep).__name__} {rep!r}"
+                )
         _same_group([rep_in, rep_out])
         self.rep_in, self.rep_out = rep_in, rep_out
         self.in_type = VectorField(rep_in)

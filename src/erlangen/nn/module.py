@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
-from ..fields import FieldType
+from ..fields import FieldType, FieldTypeError
 
 if TYPE_CHECKING:
     from ..check import EquivarianceReport
@@ -70,16 +70,50 @@ class EquivariantModule(nn.Module):
     out_type: FieldTypes
 
     def validate_inputs(self, *inputs: Tensor | None) -> None:
-        """Check each input against its declared type; raises
-        :class:`~erlangen.fields.FieldTypeError` naming the expected and actual layout.
+        """Check each input against its declared type, and floating inputs against the
+        module's dtype and device; raises :class:`~erlangen.fields.FieldTypeError` naming the
+        expected and the actual layout, dtype or device (before torch's own, vaguer error).
         ``None`` inputs (optional arguments left out) are skipped."""
         types = types_of(self.in_type)
-        for t, x in zip(types, inputs):
-            if x is not None:
-                t.validate(x, f"{type(self).__name__} input")
+        reference = _first_floating_tensor(self)
+        for i, (t, x) in enumerate(zip(types, inputs)):
+            if x is None:
+                continue
+            t.validate(x, "input")
+            if reference is not None and x.is_floating_point():
+                _same_dtype_and_device(self, i, x, reference)
 
     def check(self, **kwargs: Any) -> EquivarianceReport:
         """:func:`erlangen.check.equivariance` of this module (keyword arguments passed on)."""
         from ..check import equivariance
 
         return equivariance(self, **kwargs)
+
+
+def _first_floating_tensor(module: nn.Module) -> Tensor | None:
+    for tensor in module.parameters():
+        if tensor.is_floating_point():
+            return tensor
+    for tensor in module.buffers():
+        if tensor is not None and tensor.is_floating_point():
+            return tensor
+    return None
+
+
+def _same_dtype_and_device(module: nn.Module, i: int, x: Tensor, reference: Tensor) -> None:
+    name = type(module).__name__
+    if x.dtype != reference.dtype:
+        raise FieldTypeError(
+            f"{name} holds {_short(reference.dtype)} weights but input {i} is "
+            f"{_short(x.dtype)}: convert the input (x.to({reference.dtype})) or the module "
+            f"(module.to({x.dtype}))"
+        )
+    if x.device != reference.device:
+        raise FieldTypeError(
+            f"{name} is on {reference.device} but input {i} is on {x.device}: move one of "
+            f"them (x.to('{reference.device}') or module.to('{x.device}'))"
+        )
+
+
+def _short(dtype) -> str:
+    return str(dtype).replace("torch.", "")

@@ -1,0 +1,77 @@
+"""Constructor arguments that can never work fail at once with one line naming the argument:
+a property test over random bad values ("works, or a one-line ValueError/TypeError")."""
+
+import warnings
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erlangen.grid import (
+    GCNN,
+    LGCNN,
+    AllCNNC,
+    GroupBatchNorm2d,
+    GroupConv2d,
+    GroupMaxPool2d,
+    GroupPool,
+    InvariantPool,
+    LearnedGroupConv2d,
+    LiftingConv2d,
+    Z2CNN,
+)
+from erlangen.groups import Cyclic, regular
+from erlangen.nn import EquivariantLinear
+
+#: values a user might pass by mistake where a count is expected
+ODD = st.one_of(
+    st.integers(min_value=-3, max_value=3),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.just(regular(Cyclic(4))),
+    st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
+)
+GROUPS = st.sampled_from(["C4", "D4", "C8", "p4m", "Q8", 4, Cyclic(4), None])
+
+BUILDERS = {
+    "LiftingConv2d": lambda a, b, c, g: LiftingConv2d(a, b, c, g),
+    "GroupConv2d": lambda a, b, c, g: GroupConv2d(a, b, 3, g, stride=c),
+    "GroupPool": lambda a, b, c, g: GroupPool(a, g),
+    "GroupMaxPool2d": lambda a, b, c, g: GroupMaxPool2d(a, b, g, padding=c),
+    "InvariantPool": lambda a, b, c, g: InvariantPool(a, g),
+    "GroupBatchNorm2d": lambda a, b, c, g: GroupBatchNorm2d(a, g),
+    "GCNN": lambda a, b, c, g: GCNN(g or "C4", a, b, channels=c),
+    "Z2CNN": lambda a, b, c, g: Z2CNN(a, b, channels=c),
+    "AllCNNC": lambda a, b, c, g: AllCNNC(g, a, b, widths=(c, 2)),
+    "LGCNN": lambda a, b, c, g: LGCNN(a, b, channels=c),
+    "LearnedGroupConv2d": lambda a, b, c, g: LearnedGroupConv2d(a, b, 3, c),
+    "EquivariantLinear": lambda a, b, c, g: EquivariantLinear(a, regular(Cyclic(4))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+@given(a=ODD, b=ODD, c=ODD, group=GROUPS)
+def test_bad_arguments_work_or_raise_one_clear_line(name, a, b, c, group):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            BUILDERS[name](a, b, c, group)
+        except (ValueError, TypeError) as error:
+            message = str(error)
+            assert message and "\n" not in message, message
+            assert "division" not in message and "index" not in message.lower(), message
+
+
+def test_messages_name_the_argument():
+    with pytest.raises(ValueError, match="LiftingConv2d: out_channels must be an integer >= 1"):
+        LiftingConv2d(3, 0, 3, "C4")
+    with pytest.raises(TypeError, match="GroupConv2d: in_channels must be an integer"):
+        GroupConv2d(regular(Cyclic(4)), 3, 3, "C4")
+    with pytest.raises(ValueError, match="GCNN: channels must be an integer >= 1, got 0"):
+        GCNN("C4", channels=0)
+    with pytest.raises(ValueError, match=r"Z2CNN: dropout must be a number in \[0, 1\)"):
+        Z2CNN(dropout=1.0)
+    with pytest.raises(TypeError, match="EquivariantLinear: rep_in must be an erlangen Repr"):
+        EquivariantLinear(3, regular(Cyclic(4)))
