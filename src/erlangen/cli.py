@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import os
 import platform
@@ -23,6 +22,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .registry import load_factory
 
 app = typer.Typer(
     name="erlangen",
@@ -101,28 +101,6 @@ def info() -> None:
 
 
 # ----------------------------------------------------------------------------- check
-def load_factory(spec: str):
-    """Resolve ``package.module:factory`` or ``path/to/file.py:factory`` to a callable."""
-    if ":" not in spec:
-        raise ValueError(f"expected MODULE:FACTORY (e.g. mypkg.models:build), got {spec!r}")
-    module_name, _, attr = spec.rpartition(":")
-    if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name)
-        if not path.exists():
-            raise FileNotFoundError(f"no such file: {path}")
-        mod_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(mod_spec)
-        sys.modules[path.stem] = module
-        mod_spec.loader.exec_module(module)
-    else:
-        if "" not in sys.path:
-            sys.path.insert(0, "")
-        module = importlib.import_module(module_name)
-    if not hasattr(module, attr):
-        raise AttributeError(f"{module_name} has no attribute {attr!r}")
-    return getattr(module, attr)
-
-
 def build_checked(factory, group_name: str | None):
     """Call a user factory; returns ``(fn, in_type, out_type)``."""
     kwargs = {}

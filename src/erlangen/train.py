@@ -189,7 +189,7 @@ def build_model(spec: str, task: Task, options: dict[str, Any] | None = None) ->
     """Build ``spec`` (a registered name or ``module:factory``) for ``task``'s data: the
     factory gets ``task.model_kwargs()`` and ``options``."""
     if ":" in spec:
-        from .cli import load_factory
+        from .registry import load_factory
 
         factory = load_factory(spec)
     else:
