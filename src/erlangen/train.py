@@ -40,14 +40,11 @@ differ.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import hashlib
 import json
 import logging
 import math
 import os
-import platform
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -64,6 +61,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .data import atomic_write
+from .environment import environment
 from .tasks import Recipe, Task, TaskData, get_task
 from .tasks.base import count_parameters
 
@@ -582,22 +580,6 @@ def new_run_dir(out: str | os.PathLike, task: str, model: str) -> Path:
     return unique_dir(out, f"{task}-{model.rsplit(':', 1)[-1]}")
 
 
-def _environment() -> dict[str, Any]:
-    import lightning
-
-    return {
-        "erlangen": __version__,
-        "torch": torch.__version__,
-        "lightning": lightning.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "threads": torch.get_num_threads(),
-        "world_size": _world(),
-        "argv": sys.argv,
-        "started": _dt.datetime.now().isoformat(timespec="seconds"),
-    }
-
-
 def _write_json(path: Path, obj: Any) -> None:
     from .data import atomic_write_bytes
 
@@ -758,7 +740,10 @@ def _fit(
 
     if rank0:
         run_dir.mkdir(parents=True, exist_ok=True)
-        record = {"config": config.to_dict(), "environment": _environment()}
+        record = {
+            "config": config.to_dict(),
+            "environment": environment(stamp="started", world_size=_world()),
+        }
         cfg_path = run_dir / CONFIG_FILE
         if resume and cfg_path.is_file():
             previous = json.loads(cfg_path.read_text())

@@ -13,14 +13,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import platform
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.utils.benchmark as tb
+
+from ..environment import environment
 
 #: modules that register benchmarks when imported (those not present are skipped)
 BENCH_MODULES: tuple[str, ...] = (
@@ -232,17 +232,6 @@ def run(
         )
         results.append(BenchResult(name, bench.family, pair.note, timings[0], timings[1:]))
     return results
-
-
-def environment() -> dict:
-    return {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
 
 
 def to_json(results: list[BenchResult], path: str | Path) -> Path:
