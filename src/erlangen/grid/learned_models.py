@@ -32,6 +32,7 @@ from .learned import (
     LearnedGroupToGroupConv2d,
     auxiliary_loss,
     learned_layers,
+    load_group_actions,
 )
 from .models import _allcnnc_widths, _build_allcnnc, _build_gcnn, _check_input, _ConvFactory
 
@@ -62,6 +63,23 @@ class _LearnedModel(nn.Module):
     def is_group_action(self, tol: float = 1e-6) -> bool:
         """Whether every layer's action satisfies ``||A^n - I|| <= tol``."""
         return all(layer.is_group_action(tol) for _, layer in learned_layers(self))
+
+    def transfer_from(self, source: nn.Module) -> list[str]:
+        """Knowledge transfer: copy the learned group actions of the trained ``source`` into
+        this model's layers (matched by name) and freeze them, so that training learns only
+        the filters; returns the names of the layers that received one.
+
+        Raises
+        ------
+        ValueError
+            When ``source`` has no learned-group layers, or its layers do not match these.
+        """
+        if not any(True for _ in learned_layers(source)):
+            raise ValueError(
+                f"the source model ({type(source).__name__}) holds no learned-group layers to "
+                "transfer from"
+            )
+        return load_group_actions(self, source, freeze=True)
 
 
 class LGCNN(_LearnedModel):
