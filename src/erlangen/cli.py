@@ -279,7 +279,10 @@ def train(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     transfer_from: Annotated[
         Path | None,
-        typer.Option(help="run folder whose learned group actions are copied and frozen"),
+        typer.Option(
+            help="run folder whose model hands this one what they share (e.g. learned group "
+            "actions), frozen"
+        ),
     ] = None,
 ) -> None:
     """Train one model on one task; the run folder gets config, checkpoints, logs, results."""

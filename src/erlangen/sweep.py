@@ -44,7 +44,8 @@ import torch
 
 from .environment import environment
 from .tasks import Task, get_task
-from .train import NonFiniteLossError, TrainConfig, fit, unique_dir
+from .train import NonFiniteLossError, TrainConfig, fit
+from .train.run_dir import unique_dir
 
 AUGMENT_SUFFIX = "+aug"
 #: bookkeeping of :func:`erlangen.train.fit` that does not go into the sweep's rows
