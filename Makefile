@@ -61,4 +61,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/erlangen bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache
