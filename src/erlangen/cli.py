@@ -86,6 +86,7 @@ def info() -> None:
 
     from . import bench, registry
     from .groups.parse import EXAMPLES
+    from .tasks import TASKS
 
     registry.load_all()
     bench.load_all()
@@ -116,17 +117,12 @@ def info() -> None:
         for e in sorted(table.values(), key=lambda e: (e.family, e.name)):
             tt.add_row(e.name, e.family, e.description)
         console.print(tt)
-    try:
-        from .tasks import TASKS
-
-        tt = Table(title="tasks")
-        tt.add_column("name")
-        tt.add_column("description")
-        for name, task in sorted(TASKS.items()):
-            tt.add_row(name, task.description)
-        console.print(tt)
-    except ImportError:
-        pass
+    tt = Table(title="tasks")
+    tt.add_column("name")
+    tt.add_column("description")
+    for name, task in sorted(TASKS.items()):
+        tt.add_row(name, task.description)
+    console.print(tt)
     bt = Table(title="benchmarks (erlangen bench)")
     for col in ("name", "family", "description"):
         bt.add_column(col)
@@ -413,7 +409,7 @@ def _split(text: str | None, kind=str, option: str = "") -> tuple:
         ) from None
 
 
-# ----------------------------------------------------------------------------- demo
+# ----------------------------------------------------------------------------- inspect
 @app.command("inspect")
 @_needs_train_extra("inspect", "lightning", "matplotlib")
 def inspect_cmd(
@@ -443,6 +439,7 @@ def inspect_cmd(
     console.print(f"figures and numbers written to {folder}")
 
 
+# ----------------------------------------------------------------------------- demo
 @app.command()
 @_needs_train_extra("demo", "lightning", "matplotlib", "mlxtend")
 def demo(

@@ -11,7 +11,6 @@ noisy: read the ratios, not the absolute times.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -22,14 +21,12 @@ import torch.utils.benchmark as tb
 
 from ..environment import environment
 
-#: modules that register benchmarks when imported (those not present are skipped)
+#: modules that register benchmarks when imported (a family's benchmarks add themselves here)
 BENCH_MODULES: tuple[str, ...] = (
     "erlangen.bench.core",
     "erlangen.bench.grid",
     "erlangen.bench.learned",
-    "erlangen.bench.graph",
     "erlangen.bench.ga",
-    "erlangen.bench.o3",
 )
 
 
@@ -117,8 +114,7 @@ def register(name: str, family: str, description: str = ""):
 
 def load_all() -> None:
     for module in BENCH_MODULES:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+        importlib.import_module(module)
 
 
 def fwd_bwd(
