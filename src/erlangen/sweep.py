@@ -27,13 +27,11 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import dataclasses
-import datetime as _dt
 import io
 import json
 import math
 import multiprocessing
 import os
-import platform
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -44,9 +42,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
+from .environment import environment
 from .tasks import Task, get_task
-from .train import NonFiniteLossError, TrainConfig, fit, unique_dir
+from .train import NonFiniteLossError, TrainConfig, fit
+from .train.run_dir import unique_dir
 
 AUGMENT_SUFFIX = "+aug"
 #: bookkeeping of :func:`erlangen.train.fit` that does not go into the sweep's rows
@@ -414,19 +413,6 @@ def markdown_table(rows: Sequence[dict[str, Any]], task: Task) -> str:
     return "\n".join(lines)
 
 
-def _environment() -> dict[str, Any]:
-    return {
-        "erlangen": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "finished": _dt.datetime.now().isoformat(timespec="seconds"),
-    }
-
-
 def write_outputs(
     result: SweepResult,
     task: Task,
@@ -445,7 +431,7 @@ def write_outputs(
         "complete": final,
         "total_time_s": result.total_time_s,
         **env,
-        "environment": _environment(),
+        "environment": environment(stamp="finished"),
         "runs": result.rows,
     }
     atomic_write_bytes(out / "results.json", (json.dumps(doc, indent=2) + "\n").encode())

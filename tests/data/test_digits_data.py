@@ -39,6 +39,13 @@ def test_embedded_mnist_sample():
     assert images[:, :2].mean() < 1.0 and images[:, 10:18, 10:18].mean() > 50
 
 
+def test_a_missing_mnist_package_is_an_import_error_naming_it(monkeypatch):
+    monkeypatch.setattr(digits_module, "MNIST_5K_RESOURCE", ("erlangen_no_such_package", "x.gz"))
+    with pytest.raises(digits_module.DigitsUnavailableError, match=r"erlangen\[train\]") as info:
+        load_mnist_5k()
+    assert isinstance(info.value, ImportError) and info.value.name == "erlangen_no_such_package"
+
+
 def test_split_is_stratified_and_disjoint(rotated):
     assert rotated["x_train"].shape == (3000, 28, 28)
     assert rotated["x_test"].shape == (2000, 28, 28)

@@ -214,3 +214,17 @@ def test_layer_options_reach_every_layer():
     assert isinstance(layers[0], LearnedGroupConv2d)
     assert all(isinstance(la, LearnedGroupToGroupConv2d) for la in layers[1:])
     assert all(la.order == 6 and la.location == "per_in" and la.bandwidth == 2 for la in layers)
+
+
+@pytest.mark.parametrize("name, options", [("lgcnn", {}), ("lg-allcnnc", SMALL_ALLCNNC)])
+def test_transfer_from_receives_and_freezes_the_source_actions(name, options):
+    """The trainer's transfer protocol: ``model.transfer_from(source) -> names``."""
+    source = build(name, init="random", **options)
+    target = build(name, init="identity", **options)
+    received = target.transfer_from(source)
+    assert received == [n for n, _ in learned_layers(target)] and received
+    for layer_name, A in group_actions(target).items():
+        assert torch.allclose(A, group_actions(source)[layer_name])
+    assert all(layer.action_frozen for _, layer in learned_layers(target))
+    with pytest.raises(ValueError, match=r"source model \(GCNN\) holds no learned-group layers"):
+        build(name, **options).transfer_from(build("p4cnn"))

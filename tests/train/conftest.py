@@ -33,6 +33,7 @@ def tiny_models(monkeypatch):
     for name, factory in (
         ("test-tiny", train_helpers.tiny_cnn),
         ("test-invariant", train_helpers.invariant_cnn),
+        ("test-receiving", train_helpers.receiving_cnn),
         ("test-nan", train_helpers.nan_cnn),
         ("test-aux", train_helpers.aux_cnn),
         ("test-nan-nbody", train_helpers.nan_nbody),

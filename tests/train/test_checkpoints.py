@@ -7,7 +7,6 @@ import pickle
 import pytest
 import torch
 
-from erlangen import train
 from erlangen.train import (
     AtomicCheckpointIO,
     CheckpointError,
@@ -44,7 +43,7 @@ def test_crash_mid_write_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "last.ckpt"
     atomic_torch_save(_state(1.0), path)
     before = path.read_bytes()
-    monkeypatch.setattr(train.torch, "save", _crashing_save(100))
+    monkeypatch.setattr(torch, "save", _crashing_save(100))
     with pytest.raises(OSError, match="simulated crash"):
         atomic_torch_save(_state(2.0), path)
     monkeypatch.undo()
@@ -66,7 +65,7 @@ def test_a_crash_while_training_keeps_the_previous_epochs_checkpoint(
             return _crashing_save(1000)(obj, f)
         return real_save(obj, f)
 
-    monkeypatch.setattr(train.torch, "save", flaky_save)
+    monkeypatch.setattr(torch, "save", flaky_save)
     cfg = TrainConfig(task="digits-8x8", model="test-tiny", epochs=3, train_size=100)
     with pytest.raises(OSError, match="simulated crash"):
         fit(cfg, run_dir=tmp_path / "run", progress=False, evaluate=False)

@@ -12,7 +12,7 @@ import lightning.pytorch as pl
 import torch
 
 from erlangen import train
-from erlangen.train import EpochBatchSampler, TrainConfig, fit
+from erlangen.train import EpochBatchSampler, TrainConfig, distributed, fit
 
 REPO = Path(__file__).resolve().parents[2]
 HELPERS = Path(__file__).resolve().parent / "train_helpers.py"
@@ -35,8 +35,8 @@ def test_sampler_is_a_function_of_seed_and_epoch():
 def test_sampler_shards_over_ranks(monkeypatch):
     shards = []
     for rank in range(3):
-        monkeypatch.setattr(train, "_world", lambda: 3)
-        monkeypatch.setattr(train, "_rank", lambda rank=rank: rank)
+        monkeypatch.setattr(distributed, "world_size", lambda: 3)
+        monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
         shards.append(torch.cat(_batches(100, 8, 0, 0)))
     assert [len(s) for s in shards] == [34, 34, 34]  # padded to a multiple of the world
     assert set(torch.cat(shards).tolist()) == set(range(100))

@@ -52,8 +52,8 @@ def test_transfer_copies_and_freezes_the_actions(source_run, tmp_path):
     assert sorted(record["transferred_group_actions"]) == sorted(before)
 
 
-def test_transfer_needs_learned_layers(source_run, tmp_path):
-    with pytest.raises(ValueError, match="learned-group layers"):
+def test_transfer_needs_a_model_that_can_receive_one(source_run, tmp_path):
+    with pytest.raises(ValueError, match="model 'p4cnn' cannot receive a transfer"):
         fit(
             small_lgcnn(model="p4cnn", model_options={}, transfer_from=str(source_run)),
             out=tmp_path,

@@ -77,8 +77,24 @@ class WithAuxiliary(TinyCNN):
         return (self.extra - self.target) ** 2
 
 
+class Receiving(TinyCNN):
+    """A tiny CNN that can receive a transfer (the trainer's protocol): it takes the
+    convolution of a trained :class:`TinyCNN` and freezes it."""
+
+    def transfer_from(self, source: nn.Module) -> list[str]:
+        if not isinstance(source, TinyCNN):
+            raise ValueError(f"{type(source).__name__} has no convolution to hand over")
+        self.conv.load_state_dict(source.conv.state_dict())
+        self.conv.requires_grad_(False)
+        return ["conv"]
+
+
 def tiny_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
     return TinyCNN(in_channels, num_classes, **options)
+
+
+def receiving_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
+    return Receiving(in_channels, num_classes, **options)
 
 
 def invariant_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:

@@ -11,10 +11,7 @@ noisy: read the ratios, not the absolute times.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
-import platform
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,14 +19,14 @@ from pathlib import Path
 import torch
 import torch.utils.benchmark as tb
 
-#: modules that register benchmarks when imported (those not present are skipped)
+from ..environment import environment
+
+#: modules that register benchmarks when imported (a family's benchmarks add themselves here)
 BENCH_MODULES: tuple[str, ...] = (
     "erlangen.bench.core",
     "erlangen.bench.grid",
     "erlangen.bench.learned",
-    "erlangen.bench.graph",
     "erlangen.bench.ga",
-    "erlangen.bench.o3",
 )
 
 
@@ -117,8 +114,7 @@ def register(name: str, family: str, description: str = ""):
 
 def load_all() -> None:
     for module in BENCH_MODULES:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+        importlib.import_module(module)
 
 
 def fwd_bwd(
@@ -232,17 +228,6 @@ def run(
         )
         results.append(BenchResult(name, bench.family, pair.note, timings[0], timings[1:]))
     return results
-
-
-def environment() -> dict:
-    return {
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
 
 
 def to_json(results: list[BenchResult], path: str | Path) -> Path:

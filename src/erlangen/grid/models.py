@@ -41,8 +41,7 @@ def _check_input(model: EquivariantModule, x: Tensor) -> None:
     if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != model.in_channels:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise FieldTypeError(
-            f"{type(model).__name__} expects images (batch, {model.in_channels}, H, W), "
-            f"got {shape}"
+            f"{type(model).__name__} expects images (batch, {model.in_channels}, H, W), got {shape}"
         )
     model.validate_inputs(x)
 

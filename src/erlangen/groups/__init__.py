@@ -1,6 +1,14 @@
 """Groups, representations and the equivariant-basis solver: the core every family uses."""
 
-from .base import FiniteGroup, Group, GroupElementError, LieGroup, rotation_2d
+from .base import (
+    DirectProduct,
+    FiniteGroup,
+    Group,
+    GroupElementError,
+    LieGroup,
+    product,
+    rotation_2d,
+)
 from .basis import clear_cache, equivariant_basis, hom_dimension, project_to_equivariant
 from .finite import Cyclic, Dihedral, PlanarGroup, Symmetric
 from .lie import (
@@ -15,7 +23,6 @@ from .lie import (
     SpecialOrthogonal,
 )
 from .parse import as_group, parse_group
-from .product import DirectProduct, product
 from .reps import (
     CyclicIrrep,
     DihedralIrrep,

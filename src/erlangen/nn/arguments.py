@@ -25,8 +25,7 @@ def count(value: Any, name: str, owner: str, minimum: int = 1) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{owner}: {name} must be an integer >= {minimum}, got {type(value).__name__} "
-            f"{value!r}"
+            f"{owner}: {name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}"
         )
     if value < minimum:
         raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value}")
