@@ -23,6 +23,10 @@ FAMILIES: tuple[str, ...] = (
     "erlangen.o3",
 )
 
+#: application modules that register models too: the baselines a task compares with the
+#: families' models live beside the task (importing ``erlangen.tasks`` registers them)
+APPLICATION: tuple[str, ...] = ("erlangen.tasks",)
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -66,8 +70,8 @@ def register_example(name: str, family: str, description: str = "", check: dict 
 
 
 def load_all() -> None:
-    """Import every family so that its registrations take effect."""
-    for module in FAMILIES:
+    """Import every family and the tasks so that their registrations take effect."""
+    for module in (*FAMILIES, *APPLICATION):
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
 
