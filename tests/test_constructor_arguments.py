@@ -7,9 +7,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from erlangen.ga import (
+    EquiLayerNorm,
+    EquiLinear,
+    GatedGELU,
+    GATr,
+    GeometricAttention,
+    GeometricBilinear,
+)
 from erlangen.grid import (
     GCNN,
     LGCNN,
+    Z2CNN,
     AllCNNC,
     GroupBatchNorm2d,
     GroupConv2d,
@@ -18,7 +27,6 @@ from erlangen.grid import (
     InvariantPool,
     LearnedGroupConv2d,
     LiftingConv2d,
-    Z2CNN,
 )
 from erlangen.groups import Cyclic, regular
 from erlangen.nn import EquivariantLinear
@@ -48,6 +56,12 @@ BUILDERS = {
     "LGCNN": lambda a, b, c, g: LGCNN(a, b, channels=c),
     "LearnedGroupConv2d": lambda a, b, c, g: LearnedGroupConv2d(a, b, 3, c),
     "EquivariantLinear": lambda a, b, c, g: EquivariantLinear(a, regular(Cyclic(4))),
+    "EquiLinear": lambda a, b, c, g: EquiLinear(a, b, in_s=c),
+    "GeometricBilinear": lambda a, b, c, g: GeometricBilinear(a, b, hidden_mv=c),
+    "GatedGELU": lambda a, b, c, g: GatedGELU(a, b),
+    "EquiLayerNorm": lambda a, b, c, g: EquiLayerNorm(a, b, eps=c),
+    "GeometricAttention": lambda a, b, c, g: GeometricAttention(a, heads=b, head_s=c),
+    "GATr": lambda a, b, c, g: GATr(1, 1, hidden_mv=a, heads=b, blocks=c),
 }
 
 
@@ -75,3 +89,7 @@ def test_messages_name_the_argument():
         Z2CNN(dropout=1.0)
     with pytest.raises(TypeError, match="EquivariantLinear: rep_in must be an erlangen Repr"):
         EquivariantLinear(3, regular(Cyclic(4)))
+    with pytest.raises(ValueError, match="GeometricAttention: heads must be an integer >= 1"):
+        GeometricAttention(4, heads=0)
+    with pytest.raises(ValueError, match="GATr: heads must be an integer >= 1, got 0"):
+        GATr(1, 1, heads=0)

@@ -5,13 +5,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erlangen.fields import FieldTypeError
+from erlangen.fields import FieldTypeError, InvariantField
 from erlangen.ga import algebra as ga
 from erlangen.ga.group import (
     MultivectorField,
     MultivectorRep,
     Pin301,
-    ScalarChannels,
     equi_linear_basis,
 )
 from erlangen.groups import E, equivariant_basis
@@ -101,4 +100,4 @@ def test_field_types_validate_shapes():
     with pytest.raises(FieldTypeError, match="Pin"):
         MultivectorField(E(3))
     with pytest.raises(FieldTypeError, match=r"\(\.\.\., 3\)"):
-        ScalarChannels(G, 3).validate(torch.zeros(2, 4))
+        InvariantField(G, channels=3).validate(torch.zeros(2, 4))  # scalars beside multivectors

@@ -1,4 +1,5 @@
-"""Every GA layer is Pin(3,0,1)-equivariant (float64, tight), and broken variants fail."""
+"""Every GA layer is Pin(3,0,1)-equivariant (float64, tight), broken variants fail, and every
+layer returns the pair ``(multivectors, scalars or None)`` that its ``out_type`` declares."""
 
 import time
 
@@ -6,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from erlangen.check import assert_equivariant, assert_not_equivariant, equivariance
+from erlangen.check import assert_equivariant, equivariance
+from erlangen.fields import FieldTypeError, InvariantField
 from erlangen.ga import algebra as ga
 from erlangen.ga.embed import embed_point
 from erlangen.ga.group import MultivectorField, Pin301, equi_linear_basis
@@ -18,20 +20,31 @@ from erlangen.ga.layers import (
     GATrBlock,
     GeometricAttention,
     GeometricBilinear,
+    pair_types,
 )
+from erlangen.testing import assert_broken_fails, sample_inputs
 
 LAYERS = {
     "linear": lambda: EquiLinear(3, 4, in_s=2, out_s=5),
     "linear-no-scalars": lambda: EquiLinear(3, 2),
+    "linear-scalars-in-only": lambda: EquiLinear(3, 2, in_s=2),
+    "linear-scalars-out-only": lambda: EquiLinear(3, 2, out_s=2),
     "bilinear": lambda: GeometricBilinear(3, 4, in_s=2, out_s=3),
+    "bilinear-no-scalars": lambda: GeometricBilinear(3, 4),
     "gated-gelu": lambda: GatedGELU(3, 2),
+    "gated-gelu-no-scalars": lambda: GatedGELU(3),
     "layernorm": lambda: EquiLayerNorm(3, 2),
+    "layernorm-no-scalars": lambda: EquiLayerNorm(3),
     "attention": lambda: GeometricAttention(3, 2, heads=2, head_mv=2, head_s=3),
     "attention-multihead-no-scalars": lambda: GeometricAttention(
         3, 0, heads=2, head_mv=2, head_s=0, multi_query=False
     ),
     "block": lambda: GATrBlock(4, 6, heads=2),
+    "block-no-scalars": lambda: GATrBlock(4, 0, heads=2),
     "gatr": lambda: GATr(2, 1, hidden_mv=6, in_s=1, out_s=2, hidden_s=8, blocks=2, heads=2),
+    "gatr-scalars-inside-only": lambda: GATr(
+        2, 1, hidden_mv=6, in_s=0, out_s=0, hidden_s=8, blocks=1, heads=2
+    ),
 }
 
 
@@ -40,6 +53,51 @@ def test_layer_is_equivariant_float64(name):
     torch.manual_seed(0)
     report = assert_equivariant(LAYERS[name](), n=12)  # atol 1e-12, rtol 1e-10
     assert report.max_rel < 1e-12
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_returns_the_pair_it_declares(name):
+    """Scalars are None exactly when the declared output has no scalar channels; a layer
+    without scalar inputs takes None or an empty ``(..., 0)`` tensor alike."""
+    torch.manual_seed(0)
+    layer = LAYERS[name]()
+    mv_in, s_in = layer.in_type
+    mv_out, s_out = layer.out_type
+    assert isinstance(mv_out, MultivectorField) and isinstance(s_out, InvariantField)
+    assert isinstance(mv_in, MultivectorField) and isinstance(s_in, InvariantField)
+    x, s = sample_inputs(layer)
+    y, t = layer(x, s)
+    mv_out.validate(y)
+    if s_out.channels:
+        assert t is not None
+        s_out.validate(t)
+        assert t.shape[:-1] == y.shape[:-2]
+    else:
+        assert t is None
+    if not s_in.channels:
+        assert s.shape[-1] == 0  # the declared type draws empty scalars
+        y_none, t_none = layer(x, None)
+        assert torch.equal(y_none, y) and (t_none is None) == (t is None)
+        with pytest.raises(FieldTypeError, match=r"must have shape \(\.\.\., 0\), got \(2, 5, 3\)"):
+            layer(x, torch.zeros(2, 5, 3))
+
+
+def test_layers_stack_without_adapters():
+    torch.manual_seed(0)
+    first, second = EquiLinear(2, 3, in_s=1, out_s=4), GatedGELU(3, 4)
+    assert second.in_type == first.out_type
+    x, s = torch.randn(5, 2, 16), torch.randn(5, 1)
+    y, t = second(*first(x, s))
+    assert y.shape == (5, 3, 16) and t.shape == (5, 4)
+    y, t = EquiLayerNorm(2)(*EquiLinear(2, 2)(x))
+    assert t is None
+
+
+def test_pair_types():
+    mv, s = pair_types(3, 2, (4, 5))
+    assert mv == MultivectorField(Pin301(), 3) and mv.batch_shape == (4, 5)
+    assert s == InvariantField(Pin301(), channels=2) and s.sample_shape == (4, 5, 2)
+    assert pair_types(3, 0)[1].sample_shape == (2, 0)
 
 
 def test_gatr_float32_within_documented_tolerance():
@@ -56,8 +114,10 @@ def test_equilinear_spans_the_nine_maps():
     x = torch.randn(5, 2, 16, dtype=torch.float64)
     basis = equi_linear_basis(dtype=torch.float64)
     dense = torch.einsum("oib,bjk,nik->noj", layer.weight, basis, x)
-    torch.testing.assert_close(layer(x), dense)
-    torch.testing.assert_close(layer(x), torch.einsum("ojik,nik->noj", layer.linear_map(), x))
+    y, no_scalars = layer(x)
+    assert no_scalars is None
+    torch.testing.assert_close(y, dense)
+    torch.testing.assert_close(y, torch.einsum("ojik,nik->noj", layer.linear_map(), x))
 
 
 def test_equilinear_scalar_paths():
@@ -72,10 +132,21 @@ def test_equilinear_scalar_paths():
     x_ns[..., 1:] = 0
     _, t_ns = layer(x_ns, s)
     torch.testing.assert_close(t, t_ns)  # only scalar components reach the scalar outputs
-    with pytest.raises(ValueError, match=r"\(\.\.\., 4\)"):
+    with pytest.raises(FieldTypeError, match=r"\(\.\.\., 4\), got None"):
         layer(x)
-    with pytest.raises(ValueError, match=r"\(\.\.\., 2, 16\)"):
+    with pytest.raises(FieldTypeError, match=r"\(\.\.\., 4\), got \(7, 3\)"):
+        layer(x, s[..., :3])
+    with pytest.raises(FieldTypeError, match=r"\(\.\.\., 2, 16\), got \(7, 3, 16\)"):
         layer(torch.zeros(7, 3, 16, dtype=torch.float64), s)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_refuses_wrong_multivector_channels(name):
+    layer = LAYERS[name]()
+    x, s = sample_inputs(layer)
+    wrong = x[..., :1, :] if x.shape[-2] > 1 else torch.cat([x, x], -2)
+    with pytest.raises(FieldTypeError, match=r"must have shape \(\.\.\., \d+, 16\), got"):
+        layer(wrong, s)
 
 
 # --------------------------------------------------------------------- broken variants
@@ -91,7 +162,7 @@ class ConstantReferenceBilinear(GeometricBilinear):
 def test_join_with_constant_reference_fails_under_reflections_only():
     torch.manual_seed(0)
     layer = ConstantReferenceBilinear(3, 4)
-    report = assert_not_equivariant(layer)
+    report = assert_broken_fails(layer)
     assert report.max_rel > 1e-2
     # it is still equivariant under even versors (rotations and translations)
     u = Pin301().sample(40, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -102,18 +173,32 @@ def test_join_with_constant_reference_fails_under_reflections_only():
 
 class BiasEverywhere(EquiLinear):
     def forward(self, x, scalars=None):
-        y = super().forward(x, scalars)
-        return y + 0.5  # a bias on every component, e1 and e0 parts included
+        y, s = super().forward(x, scalars)
+        return y + 0.5, s  # a bias on every component, e1 and e0 parts included
 
 
 class EuclideanNorm(EquiLayerNorm):
     def forward(self, x, scalars=None):
-        return x / x.pow(2).sum(-1).mean(-1, keepdim=True).sqrt().unsqueeze(-1)  # sees e0
+        return x / x.pow(2).sum(-1).mean(-1, keepdim=True).sqrt().unsqueeze(-1), None  # sees e0
 
 
 class GateOnVector(GatedGELU):
     def forward(self, x, scalars=None):
-        return x * F.gelu(x[..., 2:3])  # gate on e1: not invariant
+        return x * F.gelu(x[..., 2:3]), None  # gate on e1: not invariant
+
+
+def _block_with_broken_gate():
+    torch.manual_seed(0)
+    block = GATrBlock(4, 0, heads=2)
+    block.gelu = GateOnVector(8)
+    return block
+
+
+def _gatr_with_broken_norm():
+    torch.manual_seed(0)
+    net = GATr(2, 1, hidden_mv=4, in_s=0, out_s=0, hidden_s=0, blocks=2, heads=2)
+    net.blocks[1].norm2 = EuclideanNorm(4)
+    return net
 
 
 class AllComponentAttention(GeometricAttention):
@@ -129,12 +214,21 @@ class AllComponentAttention(GeometricAttention):
         lambda: EuclideanNorm(3),
         lambda: GateOnVector(3),
         lambda: AllComponentAttention(3, 0, heads=2, head_mv=2, head_s=0),
+        _block_with_broken_gate,
+        _gatr_with_broken_norm,
     ],
-    ids=["bias-everywhere", "euclidean-norm", "gate-on-e1", "attention-all-components"],
+    ids=[
+        "bias-everywhere",
+        "euclidean-norm",
+        "gate-on-e1",
+        "attention-all-components",
+        "block-gate-on-e1",
+        "gatr-euclidean-norm",
+    ],
 )
 def test_broken_variants_fail(broken):
     torch.manual_seed(0)
-    assert_not_equivariant(broken())
+    assert_broken_fails(broken())
 
 
 # --------------------------------------------------------------------- attention
@@ -197,9 +291,10 @@ def test_block_diagonal_attention_mask():
     attn = GeometricAttention(2, 0, heads=2, head_mv=2, head_s=0).double()
     x = torch.randn(6, 2, 16, dtype=torch.float64)  # unbatched: two systems of 3 tokens
     blocks = torch.block_diag(torch.ones(3, 3), torch.ones(3, 3)).bool()
-    y = attn(x, attn_mask=blocks)
-    torch.testing.assert_close(y[:3], attn(x[:3]))
-    torch.testing.assert_close(y[3:], attn(x[3:]))
+    y, no_scalars = attn(x, attn_mask=blocks)
+    assert no_scalars is None
+    torch.testing.assert_close(y[:3], attn(x[:3])[0])
+    torch.testing.assert_close(y[3:], attn(x[3:])[0])
 
 
 # --------------------------------------------------------------------- training machinery
@@ -261,9 +356,12 @@ def test_torch_compile_matches_eager():
 
 def test_field_type_of_layers():
     layer = GATr(2, 1, hidden_mv=4, in_s=0, out_s=0, hidden_s=0, blocks=1, heads=2)
-    assert isinstance(layer.in_type, MultivectorField) and layer.in_type.channels == 2
-    y = layer(torch.randn(3, 4, 2, 16))
-    assert y.shape == (3, 4, 1, 16)
+    assert isinstance(layer.in_type[0], MultivectorField) and layer.in_type[0].channels == 2
+    assert layer.in_type[1].channels == 0 and layer.out_type[1].channels == 0
+    y, s = layer(torch.randn(3, 4, 2, 16))
+    assert y.shape == (3, 4, 1, 16) and s is None
+    with pytest.raises(FieldTypeError, match=r"\(\.\.\., tokens, 2, 16\), got \(2, 16\)"):
+        GeometricAttention(2)(torch.randn(2, 16))
 
 
 def test_float_attention_mask_combines_with_padding():
@@ -271,6 +369,13 @@ def test_float_attention_mask_combines_with_padding():
     x = torch.randn(2, 5, 2, 16, dtype=torch.float64)
     mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
     bias = torch.zeros(5, 5, dtype=torch.float64)
-    y_float = attn(x, mask=mask, attn_mask=bias)
-    torch.testing.assert_close(y_float, attn(x, mask=mask))
-    torch.testing.assert_close(y_float[1, :3], attn(x[1:, :3])[0])
+    y_float, _ = attn(x, mask=mask, attn_mask=bias)
+    torch.testing.assert_close(y_float, attn(x, mask=mask)[0])
+    torch.testing.assert_close(y_float[1, :3], attn(x[1:, :3])[0][0])
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 1), (3, 5, 1), (5, 1)])
+def test_scalars_must_share_the_batch_and_token_axes(shape):
+    net = GATr(1, 1, hidden_mv=8, in_s=1, out_s=1, hidden_s=8, blocks=1, heads=2)
+    with pytest.raises(FieldTypeError, match=r"scalars must have the batch and token axes"):
+        net(torch.randn(2, 5, 1, 16), torch.randn(*shape))

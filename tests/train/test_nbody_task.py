@@ -1,18 +1,29 @@
 """The n-body regression task through the generic training machinery: recipe, short model
 names, metrics (three test sets, not-applicable MLP, SE(3) error), exact steps, bit-exact
-resume, the NaN stop, the distributed code path and re-evaluation."""
+resume, the NaN stop, the distributed code path and re-evaluation; and the task's
+non-equivariant baselines (``erlangen.tasks.nbody_baselines``)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import lightning.pytorch as pl
 import pytest
 import torch
 from train_helpers import CrashAfterEpoch, SimulatedCrash
 
+import erlangen
+from erlangen.check import assert_equivariant, assert_not_equivariant
+from erlangen.data.nbody import generate
+from erlangen.fields import FieldTypeError, NodeField
+from erlangen.groups import Symmetric
 from erlangen.tasks import TASKS, get_task
 from erlangen.tasks.nbody import CPU_MODEL_OPTIONS, NBODY_MODELS
+from erlangen.tasks.nbody_baselines import MLPNBody, TransformerNBody
 from erlangen.train import (
     NonFiniteLossError,
     TrainConfig,
@@ -159,3 +170,84 @@ def test_the_distributed_code_path_on_the_regression_path(
     result = quiet_fit(config("gatr", steps=6), out=tmp_path, callbacks=[Spy()])
     assert seen == {"strategy": "DDPStrategy"} and not torch.distributed.is_initialized()
     assert result.metrics["steps"] == 6 and len(result.metrics["weight_digests"]) == 1
+
+
+# --------------------------------------------------------------------- the baselines
+def _permutation_types(n=5):
+    """Bodies permuted on axis 1; NodeField samples (2, n, channels) for node_dim=1."""
+    S = Symmetric(n)
+    in_type = tuple(NodeField(S, channels=c, node_dim=1) for c in (1, 3, 3))
+    return in_type, NodeField(S, channels=3, node_dim=1)
+
+
+def test_the_transformer_is_permutation_equivariant():
+    model = TransformerNBody(hidden=16, blocks=2, heads=2)
+    with torch.no_grad():
+        model.head.weight.normal_()
+    assert_equivariant(model, *_permutation_types(), atol=1e-10)
+
+
+def test_the_mlp_is_not_permutation_equivariant():
+    torch.manual_seed(0)
+    model = MLPNBody(bodies=5, hidden=16, layers=2)
+    with torch.no_grad():
+        model.mlp[-1].weight.normal_()
+    assert_not_equivariant(model, *_permutation_types())
+
+
+def test_untrained_baselines_predict_no_motion_and_validate_inputs():
+    m, x, v = torch.rand(3, 4, 1), torch.randn(3, 4, 3), torch.randn(3, 4, 3)
+    for model in (TransformerNBody(32, 1, 2), MLPNBody(4, 32, 2)):
+        torch.testing.assert_close(model(m, x, v), x)
+        with pytest.raises(FieldTypeError, match=r"masses must be \(3, 4, 1\), got \(3, 4, 0\)"):
+            model(m[..., :0], x, v)
+    with pytest.raises(FieldTypeError, match="built for 4 bodies, got 3"):
+        MLPNBody(4, 32, 2)(m[:, :3], x[:, :3], v[:, :3])
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: TransformerNBody(hidden=32, blocks=2, heads=4),
+        lambda: MLPNBody(bodies=4, hidden=64, layers=2),
+    ],
+    ids=["transformer", "mlp"],
+)
+def test_a_few_adam_steps_reduce_the_baselines_loss(factory):
+    data = generate(32, bodies=4, seed=5)
+    m, x, v, y = (
+        torch.from_numpy(data[k]).float() for k in ("masses", "positions", "velocities", "targets")
+    )
+    torch.manual_seed(0)
+    model = factory()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(10):
+        opt.zero_grad()
+        loss = (model(m, x, v) - y).square().mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.9 * losses[0], losses
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    ["__import__('erlangen.tasks', fromlist=['get_task']).get_task('nbody-gravity')"],
+    ids=["task-lookup"],
+)
+def test_the_baselines_are_registered_by_the_task(trigger):
+    """In a fresh interpreter: neither the ga family nor the core registry knows the
+    baselines (the core never imports the application); looking the task up registers both."""
+    code = (
+        "import erlangen.ga\n"
+        "from erlangen import registry\n"
+        "registry.load_all()\n"
+        "assert 'transformer-nbody' not in registry.MODELS\n"
+        f"{trigger}\n"
+        "for name in ('transformer-nbody', 'mlp-nbody'):\n"
+        "    assert registry.MODELS[name].family == 'tasks', name\n"
+        "    assert registry.MODELS[name].factory.__module__ == 'erlangen.tasks.nbody_baselines'\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(erlangen.__file__).parents[1]))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

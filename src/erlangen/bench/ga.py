@@ -160,9 +160,8 @@ def attention_memory(tokens=(256, 512, 1024, 2048, 4096), mv: int = 8, heads: in
 
         def explicit(x=x):
             with torch.no_grad():
-                q_mv = attn.q_proj(x).unflatten(-2, (heads, 2)).movedim(-3, -4)
-                kv = attn.kv_proj(x)
-                k_mv, v_mv = kv.chunk(2, dim=-2)
+                q_mv = attn.q_proj(x)[0].unflatten(-2, (heads, 2)).movedim(-3, -4)
+                k_mv, v_mv = attn.kv_proj(x)[0].chunk(2, dim=-2)
                 q = attn._qk_features(q_mv, None, query=True)
                 k = attn._qk_features(k_mv.unsqueeze(-4), None, query=False)
                 logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5  # (1, h, n, n)
@@ -188,7 +187,8 @@ def nbody_step_times(batch: int = 64, bodies: int = 4, steps: int = 5) -> list[d
     import time
 
     from ..data.nbody import generate
-    from ..ga.models import GATrNBody, MLPNBody, TransformerNBody
+    from ..ga.models import GATrNBody
+    from ..tasks.nbody_baselines import MLPNBody, TransformerNBody
 
     data = generate(batch, bodies=bodies, seed=1)
     m, x, v, y = (

@@ -2,15 +2,15 @@
 
 - :mod:`erlangen.ga.algebra`: products, involutions, dual, join, norms and the Pin(3,0,1)
   action on multivectors ``(..., 16)``, from tables derived at import;
-- :mod:`erlangen.ga.group`: :class:`Pin301` (an erlangen ``Group``), the field types
-  :class:`MultivectorField` and :class:`ScalarChannels`, the representation
-  :class:`MultivectorRep`;
+- :mod:`erlangen.ga.group`: :class:`Pin301` (an erlangen ``Group``), the field type
+  :class:`MultivectorField`, the representation :class:`MultivectorRep`;
 - :mod:`erlangen.ga.embed`: points, planes, translations, rotations, lines in and out;
 - :mod:`erlangen.ga.layers`: :class:`EquiLinear`, :class:`GeometricBilinear`,
   :class:`GatedGELU`, :class:`EquiLayerNorm`, :class:`GeometricAttention`, :class:`GATrBlock`,
-  :class:`GATr`;
-- :mod:`erlangen.ga.models`: the n-body models ``gatr-nbody``, ``transformer-nbody`` and
-  ``mlp-nbody`` (registered for ``erlangen train``).
+  :class:`GATr`; each takes ``(multivectors, scalars=None)`` and returns the pair
+  ``(multivectors, scalars or None)``, typed by :func:`pair_types`;
+- :mod:`erlangen.ga.models`: ``gatr-nbody``, GATr on the n-body task (registered for
+  ``erlangen train``; its baselines live in :mod:`erlangen.tasks.nbody_baselines`).
 
 Importing the package registers its models and layer examples.
 """
@@ -62,7 +62,6 @@ from .group import (
     MultivectorField,
     MultivectorRep,
     Pin301,
-    ScalarChannels,
     equi_linear_basis,
     pin,
 )
@@ -74,8 +73,9 @@ from .layers import (
     GATrBlock,
     GeometricAttention,
     GeometricBilinear,
+    pair_types,
 )
-from .models import GATrNBody, MLPNBody, TransformerNBody
+from .models import GATrNBody
 
 __all__ = [
     "BLADES",
@@ -89,12 +89,9 @@ __all__ = [
     "GatedGELU",
     "GeometricAttention",
     "GeometricBilinear",
-    "MLPNBody",
     "MultivectorField",
     "MultivectorRep",
     "Pin301",
-    "ScalarChannels",
-    "TransformerNBody",
     "algebra",
     "dual",
     "embed_line",
@@ -122,6 +119,7 @@ __all__ = [
     "models",
     "norm",
     "outer_product",
+    "pair_types",
     "pin",
     "random_versors",
     "reverse",

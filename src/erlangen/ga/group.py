@@ -4,8 +4,8 @@ multivectors.
 - :class:`Pin301`: elements are versors ``(16,)``; ``compose`` is the geometric product,
   ``inverse`` the versor inverse, ``identity`` the scalar 1. ``u`` and ``-u`` are different
   elements that act identically (Pin(3,0,1) double covers E(3)).
-- :class:`MultivectorField`: tensors ``(..., channels, 16)`` under the twisted sandwich.
-- :class:`ScalarChannels`: invariant auxiliary scalars ``(..., channels)``.
+- :class:`MultivectorField`: tensors ``(..., channels, 16)`` under the twisted sandwich
+  (auxiliary scalars beside them are ``InvariantField(group, channels=...)``).
 - :class:`MultivectorRep`: ``rho(u)``, the ``16 x 16`` matrix of the sandwich, so that the core
   :func:`~erlangen.groups.equivariant_basis` solver can count the equivariant linear maps (9).
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..fields import FieldType, InvariantField, sampling
+from ..fields import FieldType, sampling
 from ..fields.base import FieldTypeError, shape_error
 from ..groups import Group, Representation
 from . import algebra as ga
@@ -173,12 +173,6 @@ class MultivectorField(FieldType):
 
     def __repr__(self):
         return f"MultivectorField({self.group.name}, channels={self.channels})"
-
-
-def ScalarChannels(group: Group, channels: int, batch_shape=(2,)) -> InvariantField:
-    """Auxiliary invariant scalars ``(..., channels)`` beside multivector channels:
-    ``InvariantField(group, channels, shape=(*batch_shape, channels))``."""
-    return InvariantField(group, int(channels), shape=(*batch_shape, int(channels)))
 
 
 # --------------------------------------------------------------------- representation

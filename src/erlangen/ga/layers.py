@@ -1,8 +1,14 @@
 """Pin(3,0,1)-equivariant layers and the Geometric Algebra Transformer (GATr).
 
-Every layer works on multivector channels ``x (..., channels, 16)`` plus optional auxiliary
-scalar channels ``s (..., scalar_channels)``, declares ``in_type`` / ``out_type`` for
-:mod:`erlangen.check`, and returns ``(x, s)`` when it has scalar outputs, else ``x`` alone.
+Every layer and GATr itself works on the pair of the reference GATr: multivector channels
+``x (..., channels, 16)`` and auxiliary scalar channels ``s (..., scalar_channels)``. Each
+takes ``(x, scalars=None)`` and returns ``(x, s)``, where ``s`` is None exactly when the layer
+has no scalar outputs, so layers stack without adapters: ``layer2(*layer1(x, s))``.
+
+``in_type`` and ``out_type`` are always the pair of types ``(MultivectorField,
+InvariantField)``; a side without scalars has ``InvariantField(group, channels=0)``: its
+scalar input may be None (or ``(..., 0)``), its scalar output is None (which the checker
+skips). Bad shapes raise :class:`~erlangen.fields.FieldTypeError` before any work is done.
 Layers that mix tokens (attention, GATr) take ``x (..., tokens, channels, 16)``.
 """
 
@@ -15,11 +21,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from ..fields import FieldTypeError, InvariantField
 from ..nn import EquivariantModule
+from ..nn.arguments import count, counts
 from . import algebra as ga
-from .group import MultivectorField, Pin301, ScalarChannels, equi_linear_basis
+from .group import MultivectorField, Pin301, equi_linear_basis
 
 NUM_LINEAR_MAPS = 9
+
+#: what every GA layer returns: multivectors ``(..., channels, 16)`` and scalars
+#: ``(..., scalar_channels)`` or None
+MultivectorsAndScalars = tuple[Tensor, Tensor | None]
 
 
 def _blocks() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int, int], ...]]:
@@ -47,29 +59,41 @@ def _blocks() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int, i
 _GRADE_BLOCKS, _E0_BLOCKS = _blocks()
 
 
-def _types(group: Pin301, mv: int, s: int, batch_shape: tuple[int, ...]):
-    mv_type = MultivectorField(group, mv, batch_shape)
-    return (mv_type, ScalarChannels(group, s, batch_shape)) if s else mv_type
+def pair_types(
+    mv: int, s: int, batch_shape: tuple[int, ...] = (2,)
+) -> tuple[MultivectorField, InvariantField]:
+    """The declared type of a GA layer's input or output: ``mv`` multivector channels and
+    ``s`` auxiliary scalars (0: none), with ``batch_shape`` as their sampling setting.
+
+    >>> pair_types(4, 0)
+    (MultivectorField(Pin(3,0,1), channels=4), InvariantField(Pin(3,0,1), channels=0))
+    """
+    group = Pin301()
+    return (
+        MultivectorField(group, mv, batch_shape),
+        InvariantField(group, channels=s, shape=(*batch_shape, s)),
+    )
 
 
-def _check_mv(x: Tensor, channels: int, who: str) -> None:
-    if not isinstance(x, Tensor) or x.dim() < 2 or tuple(x.shape[-2:]) != (channels, ga.DIM):
-        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"{who}: multivectors must have shape (..., {channels}, 16), got {shape}")
-
-
-def _check_s(s: Tensor | None, channels: int, who: str) -> None:
-    if channels == 0:
-        if s is not None and s.shape[-1] != 0:
-            raise ValueError(f"{who} has no scalar inputs, got scalars {tuple(s.shape)}")
-        return
-    if s is None or s.shape[-1] != channels:
-        got = None if s is None else tuple(s.shape)
-        raise ValueError(f"{who}: scalars must have shape (..., {channels}), got {got}")
-
-
-def _pack(x: Tensor, s: Tensor | None):
-    return (x, s) if s is not None else x
+def _scalar_inputs(module: EquivariantModule, x: Tensor, scalars: Tensor | None) -> Tensor | None:
+    """Validate ``(x, scalars)`` against ``module.in_type`` (``FieldTypeError`` naming the
+    expected and actual shapes); returns the scalars, None when the module takes none."""
+    module.validate_inputs(x, scalars)
+    s_type = module.in_type[1]
+    if not s_type.channels:
+        return None
+    if scalars is None:
+        raise FieldTypeError(
+            f"{s_type!r}: {type(module).__name__} input scalars must have shape "
+            f"(..., {s_type.channels}), got None"
+        )
+    if scalars.shape[:-1] != x.shape[:-2]:
+        raise FieldTypeError(
+            f"{type(module).__name__}: scalars must have the batch and token axes of the "
+            f"multivectors, ({', '.join(map(str, x.shape[:-2]))}, {s_type.channels}), got "
+            f"{tuple(scalars.shape)}"
+        )
+    return scalars
 
 
 class EquiLinear(EquivariantModule):
@@ -91,7 +115,8 @@ class EquiLinear(EquivariantModule):
 
     Shape
     -----
-    ``x (..., in_mv, 16)``, ``s (..., in_s)`` -> ``(..., out_mv, 16)``, ``(..., out_s)``.
+    ``x (..., in_mv, 16)``, ``s (..., in_s)`` -> ``(..., out_mv, 16)``, ``(..., out_s)``;
+    without scalars (``in_s`` or ``out_s`` 0) that side is None.
 
     Notes
     -----
@@ -105,11 +130,8 @@ class EquiLinear(EquivariantModule):
 
     def __init__(self, in_mv: int, out_mv: int, in_s: int = 0, out_s: int = 0, bias: bool = True):
         super().__init__()
-        if min(in_mv, out_mv) < 1 or min(in_s, out_s) < 0:
-            raise ValueError(
-                f"EquiLinear needs >= 1 multivector channels and >= 0 scalars, got "
-                f"in_mv={in_mv}, out_mv={out_mv}, in_s={in_s}, out_s={out_s}"
-            )
+        counts("EquiLinear", in_mv=in_mv, out_mv=out_mv)
+        counts("EquiLinear", minimum=0, in_s=in_s, out_s=out_s)
         self.in_mv, self.out_mv, self.in_s, self.out_s = in_mv, out_mv, in_s, out_s
         self.weight = nn.Parameter(torch.empty(out_mv, in_mv, NUM_LINEAR_MAPS))
         self.s_to_mv = nn.Parameter(torch.empty(out_mv, in_s)) if in_s else None
@@ -118,9 +140,8 @@ class EquiLinear(EquivariantModule):
         self.bias = nn.Parameter(torch.zeros(out_mv)) if bias else None
         self.bias_s = nn.Parameter(torch.zeros(out_s)) if bias and out_s else None
         self.register_buffer("basis", equi_linear_basis(), persistent=False)
-        group = Pin301()
-        self.in_type = _types(group, in_mv, in_s, (2, 3))
-        self.out_type = _types(group, out_mv, out_s, (2, 3))
+        self.in_type = pair_types(in_mv, in_s, (2, 3))
+        self.out_type = pair_types(out_mv, out_s, (2, 3))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -138,10 +159,8 @@ class EquiLinear(EquivariantModule):
         """The dense map ``(out_mv, 16, in_mv, 16)`` (for inspection and benchmarks)."""
         return torch.einsum("oib,bjk->ojik", self.weight, self.basis.to(self.weight.dtype))
 
-    def forward_pair(self, x: Tensor, s: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """Like ``forward`` but always returns ``(multivectors, scalars or None)``."""
-        _check_mv(x, self.in_mv, "EquiLinear")
-        _check_s(s, self.in_s, "EquiLinear")
+    def forward(self, x: Tensor, scalars: Tensor | None = None) -> MultivectorsAndScalars:
+        s = _scalar_inputs(self, x, scalars)
         # per grade block: one channel-mixing GEMM over all its components (the 5 projections),
         # then the 4 "e0 <x>_k" maps from the grade-k block into the e0 part of grade k + 1
         w = self.weight
@@ -167,9 +186,6 @@ class EquiLinear(EquivariantModule):
                 out_s = out_s + self.bias_s
         return y, out_s
 
-    def forward(self, x: Tensor, scalars: Tensor | None = None):
-        return _pack(*self.forward_pair(x, scalars))
-
     def extra_repr(self) -> str:
         return f"mv {self.in_mv} -> {self.out_mv}, scalars {self.in_s} -> {self.out_s}"
 
@@ -191,15 +207,19 @@ class GeometricBilinear(EquivariantModule):
 
     Shape
     -----
-    ``(..., in_mv, 16)``, ``(..., in_s)`` -> ``(..., out_mv, 16)``, ``(..., out_s)``.
+    ``(..., in_mv, 16)``, ``(..., in_s)`` -> ``(..., out_mv, 16)``, ``(..., out_s)``;
+    without scalars that side is None.
     """
 
     def __init__(
         self, in_mv: int, out_mv: int, in_s: int = 0, out_s: int = 0, hidden_mv: int | None = None
     ):
         super().__init__()
+        counts("GeometricBilinear", in_mv=in_mv, out_mv=out_mv)
+        counts("GeometricBilinear", minimum=0, in_s=in_s, out_s=out_s)
+        if hidden_mv is not None:
+            count(hidden_mv, "hidden_mv", "GeometricBilinear")
         self.hidden = hidden_mv or max(1, out_mv // 2)
-        self.in_mv, self.in_s = in_mv, in_s
         self.proj = EquiLinear(in_mv, 4 * self.hidden, in_s, 0)
         self.out = EquiLinear(2 * self.hidden, out_mv, in_s, out_s)
         self.in_type = self.proj.in_type
@@ -209,10 +229,9 @@ class GeometricBilinear(EquivariantModule):
         """The join's reference multivector ``(..., 1, 16)``: the mean over channels."""
         return x.mean(dim=-2, keepdim=True)
 
-    def forward(self, x: Tensor, scalars: Tensor | None = None):
-        _check_mv(x, self.in_mv, "GeometricBilinear")
-        _check_s(scalars, self.in_s, "GeometricBilinear")
-        lg, rg, lj, rj = self.proj(x, scalars).chunk(4, dim=-2)
+    def forward(self, x: Tensor, scalars: Tensor | None = None) -> MultivectorsAndScalars:
+        scalars = _scalar_inputs(self, x, scalars)
+        lg, rg, lj, rj = self.proj(x, scalars)[0].chunk(4, dim=-2)
         products = torch.cat(
             [ga.geometric_product(lg, rg), ga.join(lj, rj, self.reference(x))], dim=-2
         )
@@ -224,14 +243,15 @@ class GatedGELU(EquivariantModule):
 
     def __init__(self, mv: int, s: int = 0):
         super().__init__()
+        count(mv, "mv", "GatedGELU")
+        count(s, "s", "GatedGELU", minimum=0)
         self.mv, self.s = mv, s
-        self.in_type = self.out_type = _types(Pin301(), mv, s, (2, 3))
+        self.in_type = self.out_type = pair_types(mv, s, (2, 3))
 
-    def forward(self, x: Tensor, scalars: Tensor | None = None):
-        _check_mv(x, self.mv, "GatedGELU")
-        _check_s(scalars, self.s, "GatedGELU")
+    def forward(self, x: Tensor, scalars: Tensor | None = None) -> MultivectorsAndScalars:
+        scalars = _scalar_inputs(self, x, scalars)
         gate = F.gelu(x[..., 0:1], approximate="tanh")
-        return _pack(x * gate, F.gelu(scalars, approximate="tanh") if self.s else None)
+        return x * gate, (F.gelu(scalars, approximate="tanh") if self.s else None)
 
 
 class EquiLayerNorm(EquivariantModule):
@@ -245,12 +265,15 @@ class EquiLayerNorm(EquivariantModule):
 
     def __init__(self, mv: int, s: int = 0, eps: float = 0.01):
         super().__init__()
+        count(mv, "mv", "EquiLayerNorm")
+        count(s, "s", "EquiLayerNorm", minimum=0)
+        if not eps > 0:
+            raise ValueError(f"EquiLayerNorm: eps must be > 0, got {eps!r}")
         self.mv, self.s, self.eps = mv, s, eps
-        self.in_type = self.out_type = _types(Pin301(), mv, s, (2, 3))
+        self.in_type = self.out_type = pair_types(mv, s, (2, 3))
 
-    def forward(self, x: Tensor, scalars: Tensor | None = None):
-        _check_mv(x, self.mv, "EquiLayerNorm")
-        _check_s(scalars, self.s, "EquiLayerNorm")
+    def forward(self, x: Tensor, scalars: Tensor | None = None) -> MultivectorsAndScalars:
+        scalars = _scalar_inputs(self, x, scalars)
         with torch.autocast(device_type=x.device.type, enabled=False):
             work = torch.promote_types(x.dtype, torch.float32)
             xf = x.to(work)
@@ -259,7 +282,7 @@ class EquiLayerNorm(EquivariantModule):
             s = None
             if self.s:
                 s = F.layer_norm(scalars.to(work), (self.s,)).to(scalars.dtype)
-        return _pack(y, s)
+        return y, s
 
 
 class GeometricAttention(EquivariantModule):
@@ -293,7 +316,8 @@ class GeometricAttention(EquivariantModule):
 
     Shape
     -----
-    ``x (..., tokens, mv, 16)``, ``s (..., tokens, s)``; ``mask (..., tokens)`` bool, True for
+    ``x (..., tokens, mv, 16)``, ``s (..., tokens, s)`` -> ``(..., tokens, out_mv, 16)``,
+    ``(..., tokens, out_s)`` (None without scalars); ``mask (..., tokens)`` bool, True for
     real tokens (padding of variable-size batches); ``attn_mask`` broadcastable to ``(...,
     heads, tokens, tokens)`` (bool: True = may attend; or float: added to the logits).
     """
@@ -310,6 +334,8 @@ class GeometricAttention(EquivariantModule):
         out_s: int | None = None,
     ):
         super().__init__()
+        counts("GeometricAttention", mv=mv, heads=heads, head_mv=head_mv)
+        counts("GeometricAttention", minimum=0, s=s, head_s=head_s)
         self.mv, self.s, self.heads = mv, s, heads
         self.head_mv, self.head_s = head_mv, head_s
         self.kv_heads = 1 if multi_query else heads
@@ -318,9 +344,8 @@ class GeometricAttention(EquivariantModule):
         self.q_proj = EquiLinear(mv, heads * head_mv, s, heads * head_s)
         self.kv_proj = EquiLinear(mv, 2 * self.kv_heads * head_mv, s, 2 * self.kv_heads * head_s)
         self.o_proj = EquiLinear(heads * head_mv, self.out_mv, heads * head_s, self.out_s)
-        group = Pin301()
-        self.in_type = _types(group, mv, s, (2, 5))
-        self.out_type = _types(group, self.out_mv, self.out_s, (2, 5))
+        self.in_type = pair_types(mv, s, (2, 5))
+        self.out_type = pair_types(self.out_mv, self.out_s, (2, 5))
 
     @staticmethod
     def _qk_features(x: Tensor, s: Tensor | None, query: bool) -> Tensor:
@@ -346,18 +371,17 @@ class GeometricAttention(EquivariantModule):
         scalars: Tensor | None = None,
         mask: Tensor | None = None,
         attn_mask: Tensor | None = None,
-    ):
-        _check_mv(x, self.mv, "GeometricAttention")
-        _check_s(scalars, self.s, "GeometricAttention")
+    ) -> MultivectorsAndScalars:
+        scalars = _scalar_inputs(self, x, scalars)
         if x.dim() < 3:
-            raise ValueError(
-                f"GeometricAttention needs (..., tokens, {self.mv}, 16), got {x.shape}"
+            raise FieldTypeError(
+                f"GeometricAttention needs (..., tokens, {self.mv}, 16), got {tuple(x.shape)}"
             )
         lead, n = x.shape[:-3], x.shape[-3]
         H, K, hm, hs = self.heads, self.kv_heads, self.head_mv, self.head_s
 
-        q_mv, q_s = self.q_proj.forward_pair(x, scalars)
-        kv_mv, kv_s = self.kv_proj.forward_pair(x, scalars)
+        q_mv, q_s = self.q_proj(x, scalars)
+        kv_mv, kv_s = self.kv_proj(x, scalars)
 
         q_mv = _split_heads(q_mv, H, hm, True)
         q_s = _split_heads(q_s, H, hs, False) if hs else None
@@ -370,23 +394,24 @@ class GeometricAttention(EquivariantModule):
         k = self._qk_features(k_mv, k_s, query=False)
         v = v_mv.flatten(-2) if v_s is None else torch.cat([v_mv.flatten(-2), v_s], -1)
 
+        batch = math.prod(lead)  # explicit sizes: -1 is ambiguous for an empty batch
         mask4 = _attention_mask(mask, attn_mask, lead, n)
         if mask4 is not None:
-            mask4 = mask4.reshape(-1, *mask4.shape[len(lead) :])
+            mask4 = mask4.reshape(batch, *mask4.shape[len(lead) :])
         # one width for q, k and v: the fused (flash / memory-efficient) kernels need it, and
         # without them SDPA falls back to materialising the (n, n) logits. Zero padding leaves
         # q . k unchanged; the scale is that of the unpadded features.
         dq, dv = q.shape[-1], v.shape[-1]
         width = max(dq, dv)
         out = F.scaled_dot_product_attention(
-            F.pad(q, (0, width - dq)).reshape(-1, H, n, width),
-            F.pad(k, (0, width - dq)).reshape(-1, K, n, width),
-            F.pad(v, (0, width - dv)).reshape(-1, K, n, width),
+            F.pad(q, (0, width - dq)).reshape(batch, H, n, width),
+            F.pad(k, (0, width - dq)).reshape(batch, K, n, width),
+            F.pad(v, (0, width - dv)).reshape(batch, K, n, width),
             attn_mask=mask4,
             scale=dq**-0.5,
             enable_gqa=K != H,
         )[..., :dv]
-        out = out.reshape(*lead, H, n, -1).movedim(-3, -2)  # (..., n, H, d)
+        out = out.reshape(*lead, H, n, dv).movedim(-3, -2)  # (..., n, H, d)
         o_mv = out[..., : hm * ga.DIM].reshape(*lead, n, H * hm, ga.DIM)
         o_s = out[..., hm * ga.DIM :].reshape(*lead, n, H * hs) if hs else None
         return self.o_proj(o_mv, o_s)
@@ -430,7 +455,8 @@ class GATrBlock(EquivariantModule):
     """Pre-norm transformer block: ``x + Attn(LN x)``, then ``+ MLP(LN .)`` with
     ``MLP = GeometricBilinear (c -> 2c) -> GatedGELU -> EquiLinear (2c -> c)``.
 
-    Shape: ``(..., tokens, mv, 16)``, ``(..., tokens, s)`` -> same.
+    Shape: ``(..., tokens, mv, 16)``, ``(..., tokens, s)`` -> same (scalars None when ``s``
+    is 0).
     """
 
     def __init__(
@@ -443,6 +469,8 @@ class GATrBlock(EquivariantModule):
         multi_query: bool = True,
     ):
         super().__init__()
+        counts("GATrBlock", mv=mv, heads=heads)
+        count(s, "s", "GATrBlock", minimum=0)
         self.mv, self.s = mv, s
         head_mv = head_mv or max(1, 2 * mv // heads)
         head_s = (head_s or max(1, 2 * s // heads)) if s else 0
@@ -452,24 +480,22 @@ class GATrBlock(EquivariantModule):
         self.bilinear = GeometricBilinear(mv, 2 * mv, s, 2 * s)
         self.gelu = GatedGELU(2 * mv, 2 * s)
         self.linear = EquiLinear(2 * mv, mv, 2 * s, s)
-        group = Pin301()
-        self.in_type = self.out_type = _types(group, mv, s, (2, 5))
+        self.in_type = self.out_type = pair_types(mv, s, (2, 5))
 
-    def forward(self, x, scalars=None, mask=None, attn_mask=None):
-        s = scalars
-        h, h_s = _as_pair(self.norm1(x, s))
-        h, h_s = _as_pair(self.attn(h, h_s, mask=mask, attn_mask=attn_mask))
+    def forward(
+        self,
+        x: Tensor,
+        scalars: Tensor | None = None,
+        mask: Tensor | None = None,
+        attn_mask: Tensor | None = None,
+    ) -> MultivectorsAndScalars:
+        s = _scalar_inputs(self, x, scalars)
+        h, h_s = self.norm1(x, s)
+        h, h_s = self.attn(h, h_s, mask=mask, attn_mask=attn_mask)
         x, s = x + h, (s + h_s if s is not None else None)
-        h, h_s = _as_pair(self.norm2(x, s))
-        h, h_s = _as_pair(self.bilinear(h, h_s))
-        h, h_s = _as_pair(self.gelu(h, h_s))
-        h, h_s = _as_pair(self.linear(h, h_s))
+        h, h_s = self.linear(*self.gelu(*self.bilinear(*self.norm2(x, s))))
         x, s = x + h, (s + h_s if s is not None else None)
-        return _pack(x, s)
-
-
-def _as_pair(out) -> tuple[Tensor, Tensor | None]:
-    return out if isinstance(out, tuple) else (out, None)
+        return x, s
 
 
 class GATr(EquivariantModule):
@@ -491,8 +517,9 @@ class GATr(EquivariantModule):
 
     Shape
     -----
-    ``x (..., tokens, in_mv, 16)``, ``s (..., tokens, in_s)``, ``mask (..., tokens)`` ->
-    ``(..., tokens, out_mv, 16)`` and, if ``out_s``, ``(..., tokens, out_s)``.
+    ``x (..., tokens, in_mv, 16)``, ``s (..., tokens, in_s)`` (or None when ``in_s`` is 0),
+    ``mask (..., tokens)`` -> ``(..., tokens, out_mv, 16)`` and ``(..., tokens, out_s)``
+    (None when ``out_s`` is 0).
 
     Examples
     --------
@@ -519,7 +546,8 @@ class GATr(EquivariantModule):
         checkpoint: bool = False,
     ):
         super().__init__()
-        self.in_mv, self.in_s, self.out_s = in_mv, in_s, out_s
+        counts("GATr", in_mv=in_mv, out_mv=out_mv, hidden_mv=hidden_mv, heads=heads)
+        counts("GATr", minimum=0, in_s=in_s, out_s=out_s, hidden_s=hidden_s, blocks=blocks)
         self.linear_in = EquiLinear(in_mv, hidden_mv, in_s, hidden_s)
         self.blocks = nn.ModuleList(
             GATrBlock(hidden_mv, hidden_s, heads, head_mv, head_s, multi_query)
@@ -527,18 +555,20 @@ class GATr(EquivariantModule):
         )
         self.linear_out = EquiLinear(hidden_mv, out_mv, hidden_s, out_s)
         self.checkpoint = checkpoint
-        group = Pin301()
-        self.in_type = _types(group, in_mv, in_s, (2, 5))
-        self.out_type = _types(group, out_mv, out_s, (2, 5))
+        self.in_type = pair_types(in_mv, in_s, (2, 5))
+        self.out_type = pair_types(out_mv, out_s, (2, 5))
 
-    def forward(self, x, scalars=None, mask=None, attn_mask=None):
-        _check_mv(x, self.in_mv, "GATr")
-        _check_s(scalars, self.in_s, "GATr")
-        x, s = self.linear_in.forward_pair(x, scalars)
+    def forward(
+        self,
+        x: Tensor,
+        scalars: Tensor | None = None,
+        mask: Tensor | None = None,
+        attn_mask: Tensor | None = None,
+    ) -> MultivectorsAndScalars:
+        x, s = self.linear_in(x, _scalar_inputs(self, x, scalars))
         for block in self.blocks:
             if self.checkpoint and torch.is_grad_enabled():
-                out = checkpoint(block, x, s, mask, attn_mask, use_reentrant=False)
+                x, s = checkpoint(block, x, s, mask, attn_mask, use_reentrant=False)
             else:
-                out = block(x, s, mask, attn_mask)
-            x, s = _as_pair(out)
+                x, s = block(x, s, mask, attn_mask)
         return self.linear_out(x, s)

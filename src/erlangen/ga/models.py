@@ -1,31 +1,31 @@
-"""Models for the gravitational n-body task: GATr and two non-equivariant baselines.
+"""GATr for the gravitational n-body task, and the interface every n-body model shares.
 
-Every model maps ``(masses (B, N, 1), positions (B, N, 3), velocities (B, N, 3))`` to
+An n-body model maps ``(masses (B, N, 1), positions (B, N, 3), velocities (B, N, 3))`` to
 predicted final positions ``(B, N, 3)``, predicts the *displacement* from the initial positions
-(a residual), and declares the task's symmetry as ``in_type`` / ``out_type``: SE(3) acting
-on positions (rotation and translation) and velocities (rotation), masses invariant. Only
-:class:`GATrNBody` is equivariant by construction; for the baselines the checker measures how
-far they are from it.
+(a residual), and declares the task's symmetry as ``in_type`` / ``out_type``
+(:func:`nbody_types`): SE(3) acting on positions (rotation and translation) and velocities
+(rotation), masses invariant. :class:`GATrNBody` is equivariant by construction; the
+non-equivariant baselines it is compared with live beside the task
+(:mod:`erlangen.tasks.nbody_baselines`).
 """
 
 from __future__ import annotations
 
-import itertools
-
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..fields import InvariantField, PositionField, VectorField
-from ..groups import SE, EuclideanGroup, standard
+from ..fields import FieldTypeError, InvariantField, PositionField, VectorField
+from ..groups import SE, EuclideanGroup, as_group, standard
 from ..nn import EquivariantModule
 from ..registry import register_model
 from .embed import embed_point, embed_translation, extract_point
 from .layers import GATr
 
 
-def nbody_types(group: EuclideanGroup | None = None, bodies: int = 4, batch: int = 2):
-    """``(in_type, out_type)`` of the n-body models under ``group`` (default SE(3))."""
-    group = group or SE(3)
+def nbody_types(group: EuclideanGroup | str | None = None, bodies: int = 4, batch: int = 2):
+    """``(in_type, out_type)`` of the n-body models under ``group`` (default SE(3); a group
+    or its name, e.g. ``"E3"``)."""
+    group = SE(3) if group is None else as_group(group)
     in_type = (
         InvariantField(group, shape=(batch, bodies, 1)),
         PositionField(group, num_points=bodies, batch_shape=(batch,)),
@@ -34,14 +34,21 @@ def nbody_types(group: EuclideanGroup | None = None, bodies: int = 4, batch: int
     return in_type, PositionField(group, num_points=bodies, batch_shape=(batch,))
 
 
-def _check_inputs(who: str, masses: Tensor, positions: Tensor, velocities: Tensor) -> None:
+def check_nbody_inputs(who: str, masses: Tensor, positions: Tensor, velocities: Tensor) -> None:
+    """Raise :class:`~erlangen.fields.FieldTypeError` naming the expected and actual shapes
+    unless ``positions`` is ``(B, N, 3)``, ``masses`` ``(B, N, 1)`` and ``velocities``
+    ``(B, N, 3)`` (any number of bodies ``N``, which the declared types fix for sampling)."""
     if positions.dim() != 3 or positions.shape[-1] != 3:
-        raise ValueError(f"{who}: positions must be (batch, bodies, 3), got {positions.shape}")
+        raise FieldTypeError(
+            f"{who}: positions must be (batch, bodies, 3), got {tuple(positions.shape)}"
+        )
     b, n, _ = positions.shape
     if tuple(masses.shape) != (b, n, 1):
-        raise ValueError(f"{who}: masses must be {(b, n, 1)}, got {tuple(masses.shape)}")
+        raise FieldTypeError(f"{who}: masses must be {(b, n, 1)}, got {tuple(masses.shape)}")
     if tuple(velocities.shape) != (b, n, 3):
-        raise ValueError(f"{who}: velocities must be {(b, n, 3)}, got {tuple(velocities.shape)}")
+        raise FieldTypeError(
+            f"{who}: velocities must be {(b, n, 3)}, got {tuple(velocities.shape)}"
+        )
 
 
 class GATrNBody(EquivariantModule):
@@ -98,89 +105,13 @@ class GATrNBody(EquivariantModule):
         self, masses: Tensor, positions: Tensor, velocities: Tensor, mask: Tensor | None = None
     ) -> Tensor:
         """Predicted final positions ``(B, N, 3)``; ``mask (B, N)`` marks real bodies."""
-        _check_inputs("GATrNBody", masses, positions, velocities)
+        check_nbody_inputs("GATrNBody", masses, positions, velocities)
         points = embed_point(positions)
         mv = torch.stack([points, embed_translation(velocities)], dim=-2)
-        out = self.net(mv, masses, mask=mask)
+        out, _ = self.net(mv, masses, mask=mask)  # no scalar outputs
         return extract_point(points + out[..., 0, :])
-
-
-class TransformerNBody(nn.Module):
-    """Plain pre-norm Transformer baseline: tokens ``[m, x, v]`` (7 numbers) ->
-    ``Linear -> blocks x TransformerEncoderLayer -> Linear`` -> displacement.
-
-    Permutation-equivariant (no positional encoding), not E(3)-equivariant.
-    """
-
-    def __init__(self, hidden: int = 160, blocks: int = 10, heads: int = 8, mlp_ratio: int = 2):
-        super().__init__()
-        self.embed = nn.Linear(7, hidden)
-        layer = nn.TransformerEncoderLayer(
-            hidden,
-            heads,
-            mlp_ratio * hidden,
-            dropout=0.0,
-            activation="gelu",
-            batch_first=True,
-            norm_first=True,
-        )
-        self.encoder = nn.TransformerEncoder(layer, blocks, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(hidden)
-        self.head = nn.Linear(hidden, 3)
-        with torch.no_grad():
-            self.head.weight.zero_()
-            self.head.bias.zero_()
-        self.in_type, self.out_type = nbody_types()
-
-    def forward(self, masses, positions, velocities, mask=None):
-        _check_inputs("TransformerNBody", masses, positions, velocities)
-        h = self.embed(torch.cat([masses, positions, velocities], -1))
-        h = self.encoder(h, src_key_padding_mask=None if mask is None else ~mask.bool())
-        return positions + self.head(self.norm(h))
-
-
-class MLPNBody(nn.Module):
-    """MLP baseline on the flattened system: ``N * 7`` inputs -> ``N * 3`` displacements.
-
-    Neither permutation- nor E(3)-equivariant, and tied to ``bodies`` (it cannot run on the
-    6-body test set of a 4-body model).
-    """
-
-    def __init__(self, bodies: int = 4, hidden: int = 512, layers: int = 4):
-        super().__init__()
-        self.bodies = bodies
-        dims = [7 * bodies] + [hidden] * layers
-        mods: list[nn.Module] = []
-        for a, b in itertools.pairwise(dims):
-            mods += [nn.Linear(a, b), nn.GELU()]
-        last = nn.Linear(dims[-1], 3 * bodies)
-        with torch.no_grad():
-            last.weight.zero_()
-            last.bias.zero_()
-        self.mlp = nn.Sequential(*mods, last)
-        self.in_type, self.out_type = nbody_types(bodies=bodies)
-
-    def forward(self, masses, positions, velocities, mask=None):
-        _check_inputs("MLPNBody", masses, positions, velocities)
-        b, n, _ = positions.shape
-        if n != self.bodies:
-            raise ValueError(f"MLPNBody was built for {self.bodies} bodies, got {n}")
-        if mask is not None and not bool(mask.all()):
-            raise ValueError("MLPNBody cannot handle padded (masked) bodies")
-        x = torch.cat([masses, positions, velocities], -1).reshape(b, 7 * n)
-        return positions + self.mlp(x).reshape(b, n, 3)
 
 
 @register_model("gatr-nbody", "ga", "GATr on n-body: points + translations, SE(3)-equivariant")
 def gatr_nbody(**kwargs) -> GATrNBody:
     return GATrNBody(**kwargs)
-
-
-@register_model("transformer-nbody", "ga", "plain Transformer baseline for n-body")
-def transformer_nbody(**kwargs) -> TransformerNBody:
-    return TransformerNBody(**kwargs)
-
-
-@register_model("mlp-nbody", "ga", "MLP baseline for n-body (fixed number of bodies)")
-def mlp_nbody(**kwargs) -> MLPNBody:
-    return MLPNBody(**kwargs)

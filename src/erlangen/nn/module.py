@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import torch
 from torch import Tensor, nn
 
 from ..fields import FieldType, FieldTypeError
@@ -79,7 +80,7 @@ class EquivariantModule(nn.Module):
         for i, (t, x) in enumerate(zip(types, inputs)):
             if x is None:
                 continue
-            t.validate(x, "input")
+            t.validate(x, f"{type(self).__name__} input")
             if reference is not None and x.is_floating_point():
                 _same_dtype_and_device(self, i, x, reference)
 
@@ -102,7 +103,8 @@ def _first_floating_tensor(module: nn.Module) -> Tensor | None:
 
 def _same_dtype_and_device(module: nn.Module, i: int, x: Tensor, reference: Tensor) -> None:
     name = type(module).__name__
-    if x.dtype != reference.dtype:
+    # under autocast, activations are lower precision than the weights by design
+    if x.dtype != reference.dtype and not torch.is_autocast_enabled(x.device.type):
         raise FieldTypeError(
             f"{name} holds {_short(reference.dtype)} weights but input {i} is "
             f"{_short(x.dtype)}: convert the input (x.to({reference.dtype})) or the module "

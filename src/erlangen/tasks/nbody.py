@@ -26,10 +26,13 @@ from torch import Tensor, nn
 
 from ..check import equivariance
 from ..data.nbody import NBodyData, nbody
+from ..ga.models import nbody_types
 from ..groups import SE
+from . import nbody_baselines  # noqa: F401  (registers transformer-nbody and mlp-nbody)
 from .base import Column, Recipe, TaskBase, count_parameters, model_device
 
-#: the models that compete (registered by ``erlangen.ga``)
+#: the models that compete (``gatr-nbody`` registered by ``erlangen.ga``, the baselines by
+#: :mod:`erlangen.tasks.nbody_baselines`)
 NBODY_MODELS = ("gatr-nbody", "transformer-nbody", "mlp-nbody")
 
 #: short names accepted on the command line for this task
@@ -152,8 +155,6 @@ class NBodyTask(TaskBase):
         """SE(3) check of ``model`` on the first ``equivariance_samples`` systems of ``data``
         in float64: ``max |f(g x) - g f(x)|`` (``abs``) and that over ``max |f(x)|`` (``rel``),
         over the identity, the generators and ``equivariance_elements`` random elements."""
-        from ..ga.models import nbody_types
-
         k = min(self.equivariance_samples, len(data))
         inputs = tuple(t[:k] for t in data.tensors()[:3])
         in_type, out_type = nbody_types(SE(3), bodies=inputs[1].shape[1], batch=k)
