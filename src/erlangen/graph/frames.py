@@ -220,7 +220,8 @@ class FrameAveraging(EquivariantModule):
         who = type(self).__name__
         check_graph_inputs(who, h, self.in_channels, edge_index, pos, edge_attr, self.edge_dim, vel)
         if self.velocity != (vel is not None):
-            raise ValueError(f"{who}: built with velocity={self.velocity}, vel is {vel is not None}")
+            given = "given" if vel is not None else "missing"
+            raise ValueError(f"{who}: built with velocity={self.velocity}, but vel is {given}")
         n = h.shape[0]
         size = num_graphs(batch)
         index = batch_or_zeros(batch, n, pos.device)
@@ -237,7 +238,7 @@ class FrameAveraging(EquivariantModule):
         parts = [h.expand(k, n, h.shape[1]), to_frame(pos - centroid.index_select(0, index))]
         if vel is not None:
             parts.append(to_frame(vel))
-        x = torch.cat(parts, -1).reshape(k * n, -1)
+        x = torch.cat(parts, -1).reshape(k * n, sum(p.shape[-1] for p in parts))
         offsets = torch.arange(k, device=pos.device)
         edges = (edge_index.unsqueeze(0) + (offsets * n).view(k, 1, 1)).permute(1, 0, 2)
         edges = edges.reshape(2, -1)
@@ -246,10 +247,10 @@ class FrameAveraging(EquivariantModule):
         y = self.backbone(x, edges, attr, copies)
 
         if self.readout == "node":
-            y = y.reshape(k, n, -1)
+            y = y.reshape(k, n, y.shape[-1])
             back = node_frames
         else:
-            y = y.reshape(k, size, -1)
+            y = y.reshape(k, size, y.shape[-1])
             back = frames
         if self.output != "invariant":
             # rows y (.., 3) -> y diag(s) U^T

@@ -10,6 +10,8 @@ per edge and output channel and never builds the concatenation. The weight stays
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -49,7 +51,7 @@ def pair_linear(
 def mlp(sizes: list[int], act: type[nn.Module] = nn.SiLU, last_act: bool = False) -> nn.Sequential:
     """Linear layers with ``act`` between them (and after the last one when ``last_act``)."""
     layers: list[nn.Module] = []
-    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for k, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if k < len(sizes) - 2 or last_act:
             layers.append(act())
@@ -86,9 +88,12 @@ def check_graph_inputs(
     e = edge_index.shape[1]
     if edge_dim and edge_attr is None:
         raise ValueError(f"{who}: edge_attr ({e}, {edge_dim}) is required (edge_dim={edge_dim})")
-    if edge_attr is not None and edge_attr.shape[-1] and (
-        edge_attr.dim() != 2 or tuple(edge_attr.shape) != (e, edge_dim)
+    if (
+        edge_attr is not None
+        and edge_attr.shape[-1]
+        and (edge_attr.dim() != 2 or tuple(edge_attr.shape) != (e, edge_dim))
     ):
-        raise ValueError(f"{who}: edge_attr must be ({e}, {edge_dim}), got {tuple(edge_attr.shape)}")
+        got = tuple(edge_attr.shape)
+        raise ValueError(f"{who}: edge_attr must be ({e}, {edge_dim}), got {got}")
     if vel is not None and tuple(vel.shape) != (n, 3):
         raise ValueError(f"{who}: vel must be ({n}, 3), one row per node, got {tuple(vel.shape)}")

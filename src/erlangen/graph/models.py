@@ -118,7 +118,8 @@ class EGNN(EquivariantModule):
             for _ in range(layers)
         )
         if output == "invariant":
-            self.decoder = mlp([hidden, hidden, hidden if readout == "graph" else out_channels], act)
+            width = hidden if readout == "graph" else out_channels
+            self.decoder = mlp([hidden, hidden, width], act)
             if readout == "graph":
                 self.graph_decoder = mlp([hidden, hidden, out_channels], act)
         elif readout == "graph":

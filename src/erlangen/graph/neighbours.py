@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 
 import torch
 from torch import Tensor
@@ -89,13 +90,13 @@ def _radius_vesin(pos: Tensor, r: float, batch: Tensor | None, loop: bool) -> Te
     import vesin
 
     n = pos.shape[0]
-    order, index, ptr = _sorted_by_graph(batch, n, pos.device)
+    order, _, ptr = _sorted_by_graph(batch, n, pos.device)
     x = (pos if order is None else pos[order]).detach().to("cpu", torch.float64).numpy()
     finder = vesin.NeighborList(cutoff=float(r), full_list=True)
     box = np.zeros((3, 3))
     pieces = []
     bounds = ptr.tolist()
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         if hi - lo < 2:
             continue
         i, j = finder.compute(x[lo:hi], box, False, quantities="ij")
@@ -203,7 +204,8 @@ def fully_connected_graph(
     tgt = torch.repeat_interleave(torch.arange(n, device=batch.device), per_target)
     first = ptr[:-1][index]
     offsets = torch.arange(int(per_target.sum()), device=batch.device)
-    offsets = offsets - torch.repeat_interleave(torch.cumsum(per_target, 0) - per_target, per_target)
+    row_start = torch.cumsum(per_target, 0) - per_target
+    offsets = offsets - torch.repeat_interleave(row_start, per_target)
     src = torch.repeat_interleave(first, per_target) + offsets
     keep = src != tgt if not loop else torch.ones_like(src, dtype=torch.bool)
     edges = torch.stack([src[keep], tgt[keep]])
