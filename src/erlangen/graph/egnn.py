@@ -158,7 +158,11 @@ class EGNNLayer(EquivariantModule):
         diff = self.edge_vectors(pos, src, dst)
         r2 = diff.square().sum(-1, keepdim=True)
         extra = r2 if edge_attr is None or not self.edge_dim else torch.cat([r2, edge_attr], -1)
-        pre = pair_linear(self.edge_mlp[0], h, src, dst, extra)
+        first = self.edge_mlp[0]
+        if first.out_features <= self.in_channels:
+            pre = pair_linear(first, h, src, dst, extra)
+        else:  # a wide phi_e: gathering h is cheaper than gathering its projections
+            pre = first(torch.cat([h.index_select(0, dst), h.index_select(0, src), extra], -1))
         m = self.edge_mlp[1:](pre)
         if self.attention_gate is not None:
             m = m * torch.sigmoid(self.attention_gate(m))
