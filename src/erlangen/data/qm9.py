@@ -1,8 +1,9 @@
 """QM9 (130,831 small organic molecules with up to 9 heavy atoms, H C N O F) from the
 ``qm9pack`` wheel, converted once into arrays, cached, and served as torch_geometric ``Data``.
 
-The wheel ships the data as CSV files (``qm9pack/data/qm9_part{1,2,3}.csv``), read here through
-``importlib.resources`` (qm9pack's own loader needs the deprecated ``pkg_resources``).
+The wheel ships the data as CSV files (``qm9pack/data/qm9_part{1,2,3}.csv``), found here from
+the package's import spec without importing it (qm9pack's ``__init__`` needs the deprecated
+``pkg_resources``, absent from current setuptools).
 Coordinates are strings like ``[[x, y, z], ...]`` in Angstrom; a Fortran exponent ``*^`` is
 read as ``e``. Only invariant targets are kept: qm9pack's polarizability tensor is not in the
 frame of the coordinates.
@@ -20,7 +21,6 @@ train, 10,000 validation, the rest (10,831) test.
 from __future__ import annotations
 
 import csv
-import importlib.resources
 import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
@@ -71,10 +71,17 @@ class QM9FormatError(ValueError):
 
 def packaged_files() -> list[Path]:
     """The CSV files of the installed ``qm9pack`` wheel."""
-    if importlib.util.find_spec("qm9pack") is None:
+    spec = importlib.util.find_spec("qm9pack")
+    if spec is None or not spec.submodule_search_locations:
         raise ImportError(f"QM9 needs the qm9pack wheel: {INSTALL}")
-    folder = importlib.resources.files("qm9pack") / "data"
-    return [Path(str(folder / f"qm9_part{k}.csv")) for k in (1, 2, 3)]
+    # the package folder from its import spec: importing qm9pack itself fails without
+    # pkg_resources (its loader needs it), and importlib.resources would import it
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    files = [folder / f"qm9_part{k}.csv" for k in (1, 2, 3)]
+    absent = [str(f) for f in files if not f.is_file()]
+    if absent:
+        raise FileNotFoundError(f"the qm9pack wheel lacks {absent}; reinstall it: {INSTALL}")
+    return files
 
 
 def _numbers(text: str) -> np.ndarray:

@@ -25,9 +25,9 @@ PAIRS_PER_BLOCK = 1 << 22
 #: graphs up to this size are handled by listing all their pairs (no blocks)
 SMALL_GRAPH = 64
 
-#: nodes of the largest graph from which "auto" prefers vesin on the CPU (measured: equal
-#: speed on batches of molecules, vesin 1.3x faster at 500 nodes and 18x at 10,000;
-#: docs/graphs.md)
+#: nodes of the largest graph from which "auto" prefers vesin on the CPU (measured: the
+#: torch back end as fast on batches of molecules, vesin 1.2x faster at 500 nodes, 4.6x at
+#: 2,000 and 16x at 10,000; docs/graphs.md)
 VESIN_FROM_NODES = 512
 
 
