@@ -70,3 +70,24 @@ def test_graphs_carry_the_egnn_inputs():
     assert torch.equal(g.edge_attr[:, 0], (g.charges[src] * g.charges[dst]).squeeze(-1))
     torch.testing.assert_close(g.x.squeeze(-1), g.vel.norm(dim=-1))
     assert len(data.graphs()) == 2
+
+
+def test_a_pyg_batch_feeds_the_graph_models():
+    """Batches from torch_geometric's DataLoader go straight into the layers' arguments."""
+    pytest.importorskip("torch_geometric")
+    from erlangen import registry
+    from erlangen.data.graphs import loader
+
+    registry.load_all()
+    data = charged_nbody("val", num_samples=3, cache=False)
+    batch = next(iter(loader(data.graphs(), batch_size=3)))
+    torch.manual_seed(0)
+    for name in ("egnn", "fa-gnn", "linear"):
+        model = registry.MODELS[name].factory(**({} if name == "linear" else {"hidden": 8}))
+        args = (batch.x, batch.pos, batch.edge_index, batch.edge_attr, batch.vel)
+        kwargs = {} if name == "linear" else {"batch": batch.batch}
+        out = model(*args, **kwargs)
+        assert out.shape == (15, 3)
+        first = data.graphs(0)
+        alone_args = (first.x, first.pos, first.edge_index, first.edge_attr, first.vel)
+        torch.testing.assert_close(out[:5], model(*alone_args), rtol=1e-4, atol=1e-5)
