@@ -196,6 +196,12 @@ def test_broadened_eigh_gradient_is_exact_for_separated_eigenvalues():
     torch.testing.assert_close(mine, sym, rtol=1e-8, atol=1e-10)
 
 
+def test_a_backbone_of_the_wrong_width_is_named():
+    fa = FrameAveraging(GNN(7, 2, hidden=8, layers=1), in_channels=1, velocity=True)
+    with pytest.raises(ValueError, match=r"backbone must return \(40, 3\).*got \(40, 2\)"):
+        fa(torch.zeros(5, 1), torch.randn(5, 3), fully_connected_graph(5), None, torch.zeros(5, 3))
+
+
 def test_option_errors():
     with pytest.raises(ValueError, match="space must be one of"):
         FrameAveraging(GNN(4, 3), "E2")

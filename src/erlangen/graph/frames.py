@@ -245,6 +245,13 @@ class FrameAveraging(EquivariantModule):
         attr = None if edge_attr is None else edge_attr.repeat(k, 1)
         copies = (index.unsqueeze(0) + (offsets * size).view(k, 1)).reshape(-1)
         y = self.backbone(x, edges, attr, copies)
+        rows = k * (n if self.readout == "node" else size)
+        if y.dim() != 2 or y.shape[0] != rows or (self.output != "invariant" and y.shape[1] != 3):
+            width = "3" if self.output != "invariant" else "channels"
+            raise ValueError(
+                f"{who}: the backbone must return ({rows}, {width}) for {k} frames "
+                f"({self.readout} read-out, {self.output} output), got {tuple(y.shape)}"
+            )
 
         if self.readout == "node":
             y = y.reshape(k, n, y.shape[-1])

@@ -2,8 +2,9 @@
 ``j``, row 1 the target ``i`` (messages flow ``j -> i``), sorted by target then source.
 
 - :func:`radius_graph`: all pairs closer than ``r`` within each graph. Two back ends give the
-  same edges: ``"torch"`` (blocks of targets against the nodes of their graphs, so memory stays
-  ``O(block x N)`` instead of ``O(N^2)``; any device) and ``"vesin"`` (cell lists in C++,
+  same edges: ``"torch"`` (graphs of up to 64 nodes by listing their pairs, larger ones in
+  blocks of targets against the nodes of their graphs, so memory stays ``O(block x N)``
+  instead of ``O(N^2)``; any device) and ``"vesin"`` (cell lists in C++,
   ``O(N)``; CPU, needs the ``vesin`` package). ``"auto"`` takes vesin for large CPU inputs
   when it is installed (docs/graphs.md has the measurements behind the threshold).
 - :func:`fully_connected_graph`: every ordered pair of distinct nodes within each graph.
