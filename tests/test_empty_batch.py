@@ -30,7 +30,12 @@ def _empty(t):
 def test_empty_batch_gives_empty_outputs(name):
     torch.manual_seed(0)
     module = ENTRIES[name].factory().eval()
-    xs = [_empty(t).sample(dtype=torch.float32) for t in types_of(module.in_type)]
+    types = types_of(module.in_type)
+    if all(_empty(t) is t for t in types):
+        # graphs have no batch axis (PyG's layout): tests/graph checks graphs of 0 nodes
+        assert ENTRIES[name].family == "graph", name
+        return
+    xs = [_empty(t).sample(dtype=torch.float32) for t in types]
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         out = module(*xs)

@@ -22,6 +22,7 @@ FAMILIES: tuple[str, ...] = (
     "erlangen.nn",
     "erlangen.grid",
     "erlangen.ga",
+    "erlangen.graph",
 )
 
 

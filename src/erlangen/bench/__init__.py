@@ -27,6 +27,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "erlangen.bench.grid",
     "erlangen.bench.learned",
     "erlangen.bench.ga",
+    "erlangen.bench.graph",
 )
 
 

@@ -4,6 +4,12 @@
   cached), the upright variant and scikit-learn's 8 x 8 digits.
 - :mod:`~erlangen.data.files`: loaders for files users download (official rotated MNIST
   ``.amat``, MNIST IDX).
+- :mod:`~erlangen.data.charged`: charged-particle n-body systems (the EGNN protocol).
+- :mod:`~erlangen.data.qm9`: QM9 from the ``qm9pack`` wheel, as torch_geometric ``Data``
+  (``pip install 'erlangen[graph]'``); :mod:`~erlangen.data.graphs`: ``Data`` helpers.
+
+The graph modules are imported on use (``from erlangen.data.qm9 import qm9``), so the
+package imports without torch_geometric.
 """
 
 from .cache import atomic_write, atomic_write_bytes, cache_dir, cached_arrays

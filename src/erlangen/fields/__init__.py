@@ -5,7 +5,7 @@ Families add their own types (irreps features, multivectors) by subclassing
 """
 
 from .base import FieldType, FieldTypeError, sampling
-from .graph import EdgeIndexField, NodeField
+from .graph import EdgeField, EdgeIndexField, GraphField, NodeField
 from .image import (
     GroupImageField,
     ImageField,
@@ -19,9 +19,11 @@ from .points import PositionField
 from .vector import InvariantField, VectorField, act_on_channels, invariant
 
 __all__ = [
+    "EdgeField",
     "EdgeIndexField",
     "FieldType",
     "FieldTypeError",
+    "GraphField",
     "GroupImageField",
     "ImageField",
     "InvariantField",

@@ -3,6 +3,13 @@
 The group is ``Symmetric(num_nodes)``, or a direct product that contains it, such as
 ``Symmetric(N) * E(3)`` for a point cloud seen as a graph: the permutation factor relabels the
 nodes, the other factors act on the features through ``fiber`` (and trivially without one).
+
+- :class:`NodeField`: per-node tensors (the node axis is permuted);
+- :class:`EdgeIndexField`: ``edge_index (2, num_edges)`` (node ids are relabelled);
+- :class:`EdgeField`: per-edge tensors ``(num_edges, channels)``, aligned with ``edge_index``
+  (a relabelling keeps the edge order, so only ``fiber`` acts);
+- :class:`GraphField`: per-graph tensors ``(num_graphs, channels)`` (read-outs), which the
+  permutation leaves alone and ``fiber`` rotates.
 """
 
 from __future__ import annotations
@@ -73,13 +80,8 @@ class NodeField(FieldType):
 
     def __post_init__(self):
         split_symmetric(self.group)
+        _check_fiber(self, self.fiber)
         if self.fiber is not None:
-            factors = getattr(self.group, "factors", ())
-            if self.fiber.group not in factors or isinstance(self.fiber.group, Symmetric):
-                raise FieldTypeError(
-                    f"fiber must be a representation of a non-permutation factor of "
-                    f"{self.group.name}, got one of {self.fiber.group.name}"
-                )
             object.__setattr__(self, "channels", self.fiber.dim)
 
     @property
@@ -95,11 +97,7 @@ class NodeField(FieldType):
     def _act(self, g, x):
         perm = node_permutation(self.group, g)
         inv = torch.argsort(perm).to(x.device)
-        y = x.index_select(self.node_dim, inv)
-        if self.fiber is not None:
-            h = other_factor(self.group, self.fiber.group, g)
-            y = y @ self.fiber(h, x.dtype).to(x.device).transpose(-1, -2)
-        return y
+        return _act_on_fiber(self, self.fiber, g, x.index_select(self.node_dim, inv))
 
     def sample(self, generator=None, dtype=torch.float64, device=None):
         shape = [self.num_nodes] if self.channels is None else [self.num_nodes, self.channels]
@@ -157,3 +155,114 @@ class EdgeIndexField(FieldType):
 
     def __repr__(self):
         return f"EdgeIndexField({self.group.name})"
+
+
+def _check_fiber(ftype: FieldType, fiber: Representation | None) -> None:
+    if fiber is None:
+        return
+    factors = getattr(ftype.group, "factors", ())
+    if fiber.group not in factors or isinstance(fiber.group, Symmetric):
+        raise FieldTypeError(
+            f"fiber must be a representation of a non-permutation factor of "
+            f"{ftype.group.name}, got one of {fiber.group.name}"
+        )
+
+
+def _act_on_fiber(ftype: FieldType, fiber: Representation | None, g, x):
+    if fiber is None:
+        return x
+    h = other_factor(ftype.group, fiber.group, g)
+    return x @ fiber(h, x.dtype).to(x.device).transpose(-1, -2)
+
+
+@dataclass(frozen=True, repr=False)
+class EdgeField(FieldType):
+    """Per-edge tensors ``(num_edges, channels)`` aligned with an ``edge_index``.
+
+    A node permutation relabels the ends of each edge but keeps the edge order (see
+    :class:`EdgeIndexField`), so edge features do not move; a ``fiber`` of another factor acts
+    on the last axis (edge vectors under rotations). ``channels=0`` is a valid, empty layout
+    (a layer without edge features that still takes the argument).
+
+    Parameters
+    ----------
+    group : Symmetric or DirectProduct
+    channels : int
+        Features per edge (the fiber's dimension when ``fiber`` is given).
+    fiber : Representation, optional
+        A representation of a non-permutation factor of the product group.
+    num_edges : int
+        Sampling setting, shared with :class:`EdgeIndexField`: ``sample={"num_edges": 40}``
+        draws both with 40 edges.
+    """
+
+    channels: int = 1
+    fiber: Representation | None = None
+    num_edges: int = sampling(16)
+
+    def __post_init__(self):
+        split_symmetric(self.group)
+        _check_fiber(self, self.fiber)
+        if self.fiber is not None:
+            object.__setattr__(self, "channels", self.fiber.dim)
+        if not isinstance(self.channels, int) or self.channels < 0:
+            raise FieldTypeError(f"channels must be an integer >= 0, got {self.channels!r}")
+
+    def _validate(self, x, what):
+        if x.dim() != 2 or x.shape[1] != self.channels:
+            raise shape_error(self, what, f"(num_edges, {self.channels})", x)
+
+    def _act(self, g, x):
+        return _act_on_fiber(self, self.fiber, g, x)
+
+    def sample(self, generator=None, dtype=torch.float64, device=None):
+        x = torch.randn(self.num_edges, self.channels, generator=generator, dtype=dtype)
+        return on_device(x, device)
+
+    def __repr__(self):
+        fiber = f", fiber={self.fiber.name}" if self.fiber is not None else ""
+        return f"EdgeField({self.group.name}, channels={self.channels}{fiber})"
+
+
+@dataclass(frozen=True, repr=False)
+class GraphField(FieldType):
+    """Per-graph tensors ``(num_graphs, channels)``: graph-level read-outs.
+
+    Node permutations leave them unchanged (invariance); a ``fiber`` of another factor acts
+    on the last axis (a dipole-like vector per graph under rotations).
+
+    Parameters
+    ----------
+    group : Symmetric or DirectProduct
+    channels : int
+        Features per graph (the fiber's dimension when ``fiber`` is given).
+    fiber : Representation, optional
+        A representation of a non-permutation factor of the product group.
+    num_graphs : int
+        Sampling setting: graphs drawn by ``sample``.
+    """
+
+    channels: int = 1
+    fiber: Representation | None = None
+    num_graphs: int = sampling(1)
+
+    def __post_init__(self):
+        split_symmetric(self.group)
+        _check_fiber(self, self.fiber)
+        if self.fiber is not None:
+            object.__setattr__(self, "channels", self.fiber.dim)
+
+    def _validate(self, x, what):
+        if x.dim() != 2 or x.shape[1] != self.channels:
+            raise shape_error(self, what, f"(num_graphs, {self.channels})", x)
+
+    def _act(self, g, x):
+        return _act_on_fiber(self, self.fiber, g, x)
+
+    def sample(self, generator=None, dtype=torch.float64, device=None):
+        x = torch.randn(self.num_graphs, self.channels, generator=generator, dtype=dtype)
+        return on_device(x, device)
+
+    def __repr__(self):
+        fiber = f", fiber={self.fiber.name}" if self.fiber is not None else ""
+        return f"GraphField({self.group.name}, channels={self.channels}{fiber})"
