@@ -214,7 +214,7 @@ def _refuse_with_resume(ctx: typer.Context, folder: Path, allowed: tuple[str, ..
     if ignored:
         raise ValueError(
             f"--resume continues {folder} with its recorded plan and options, so "
-            f"{', '.join(ignored)} would be ignored; only {hint} apply when resuming"
+            f"{', '.join(ignored)} would be ignored; only {hint} when resuming"
         )
 
 
@@ -514,7 +514,7 @@ def train(
         if model is not None and model != recorded.model:
             raise ValueError(f"{resume} is a run of model {recorded.model!r}, not {model!r}")
         _refuse_with_resume(
-            ctx, resume, ("task", "model", "device", "progress"), "--device and --progress"
+            ctx, resume, ("task", "model", "device", "progress"), "--device and --progress apply"
         )
         result = training.resume(resume, progress=progress, device=device)
     else:
@@ -647,7 +647,7 @@ def demo(
     from .tasks import get_task
 
     if resume is not None:
-        _refuse_with_resume(ctx, resume, ("device",), "--device")
+        _refuse_with_resume(ctx, resume, ("device",), "--device applies")
         given = _from_command_line(ctx, "device")
         result = demo_mod.resume_demo(resume, device=device if given else None, console=console)
     else:
@@ -743,7 +743,10 @@ def sweep(
         if task is not None and task != recorded.task:
             raise ValueError(f"{resume} is a sweep of task {recorded.task!r}, not {task!r}")
         _refuse_with_resume(
-            ctx, resume, ("task", "jobs", "threads", "device"), "--jobs, --threads and --device"
+            ctx,
+            resume,
+            ("task", "jobs", "threads", "device"),
+            "--jobs, --threads and --device apply",
         )
         plan = recorded
         given = _from_command_line(ctx, "device")

@@ -218,6 +218,8 @@ def _run(
     pending = [(c, n, s) for c, n, s in runs if (c.label, n, s) not in done]
     if kept and on_resume is not None:
         on_resume(result.rows)
+    result.total_time_s = time.perf_counter() - t_start
+    write_outputs(result, task, env)  # the plan is on disk from the start: resumable at once
 
     def record(contender: Contender, size: int, seed: int, metrics, status, wall) -> None:
         run_dir = run_dirs[(contender.label, size, seed)]
