@@ -43,7 +43,7 @@ from .registry import load_factory
 DEBUG_ENV = "ERLANGEN_DEBUG"
 
 
-#: click's base of usage errors, as typer raises it (typer >= 0.24 vendors its own click)
+#: click's base of usage errors, as typer raises it (recent typers vendor their own click)
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 

@@ -5,10 +5,11 @@ A parent that dies abruptly (SIGKILL, out of memory) cannot stop its workers, an
 would go on training runs that no one records. On Linux each worker asks the kernel, with
 ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, to be killed the moment its parent ends: immediate, at
 no cost, and effective even while the worker is inside a long native computation that holds
-Python's interpreter lock. Elsewhere (macOS has no such call) a daemon thread polls
-``os.getppid()`` once a second and ends the worker when it changes. A worker killed either
-way leaves its run as its last checkpoint left it: checkpoints are written atomically, and the
-run folder's lock dies with the process.
+Python's interpreter lock. (The kernel watches the thread that started the worker: the one
+that calls :func:`~erlangen.sweep.run_sweep`, which waits for its workers.) Elsewhere (macOS
+has no such call) a daemon thread polls ``os.getppid()`` once a second and ends the worker
+when it changes. A worker killed either way leaves its run as its last checkpoint left it:
+checkpoints are written atomically, and the run folder's lock dies with the process.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def watch_parent(parent_pid: int, interval_s: float = WATCH_INTERVAL_S) -> None:
 
 def stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     """Cancel what has not started and kill the worker processes at once (their runs keep
-    their last checkpoints), then wait for them to be gone."""
+    their last checkpoints), then wait for them to be gone. (The executor has no public way
+    to kill its workers before Python 3.14; its ``_processes`` have been there since 3.2.)"""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:

@@ -68,6 +68,8 @@ class TrainConfig:
     transfer_from: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.transfer_from, os.PathLike):
+            self.transfer_from = os.fspath(self.transfer_from)
         for f in dataclasses.fields(self):
             problem = _type_problem(getattr(self, f.name), _FIELD_KINDS[f.name])
             if problem:
