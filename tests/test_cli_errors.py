@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,28 @@ def test_mistakes_get_one_line_and_no_folder(tmp_path, monkeypatch, args, expect
     assert_one_line_error(result, expected)
     assert not out.exists()
     assert snapshot(tmp_path) == set()
+
+
+def test_warnings_of_a_model_that_fails_do_not_come_before_its_error(tmp_path):
+    """torch warns about a layer of width 0, then fails on it: only the error is shown."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = invoke("train", "digits-8x8", "--model", TINY, "-o", "width=0", "--out", tmp_path)
+    assert_one_line_error(result, "does not fit task 'digits-8x8'")
+    assert not [w for w in seen if "zero-element" in str(w.message)]
+
+
+def test_warnings_of_a_model_that_works_are_kept():
+    from erlangen.train.models import warnings_only_on_success
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with warnings_only_on_success():
+            warnings.warn("kept", UserWarning, stacklevel=1)
+        with pytest.raises(ValueError), warnings_only_on_success():
+            warnings.warn("dropped", UserWarning, stacklevel=1)
+            raise ValueError("the model failed")
+    assert [str(w.message) for w in seen] == ["kept"]
 
 
 def test_an_image_model_on_nbody_is_refused_by_name(nbody_task, tmp_path):

@@ -13,6 +13,7 @@ import torch
 
 from ..tasks import Task
 from ..train import TrainConfig, build_model, check_model_fits
+from ..train.models import warnings_only_on_success
 
 AUGMENT_SUFFIX = "+aug"
 
@@ -250,6 +251,6 @@ def check_plan_fits(plan: SweepPlan, task: Task, data: Any) -> None:
         contender = Contender.parse(spec)
         name = task.model_name(contender.model)
         options = {**task.model_options(name), **plan.options(task, contender)}
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), warnings_only_on_success():
             model = build_model(name, task, options)
             check_model_fits(model, task, tensors, name)

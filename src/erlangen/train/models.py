@@ -4,8 +4,10 @@ copies (ranks, resumed and uninterrupted runs)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -70,6 +72,18 @@ def build_model(spec: str, task: Task, options: dict[str, Any] | None = None) ->
     if not isinstance(model, nn.Module):
         raise TypeError(f"model factory {spec!r} returned {type(model).__name__}, not nn.Module")
     return model
+
+
+@contextlib.contextmanager
+def warnings_only_on_success() -> Iterator[None]:
+    """Hold back the warnings raised in the block (building a model, its first forward pass):
+    they are issued when the block succeeds and dropped when it fails, so that a failure is
+    reported in one line, not after the warnings of what led to it (e.g. torch's warning about
+    a zero-width layer before the error it causes)."""
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 #: samples of the training data that :func:`check_model_fits` feeds through a model

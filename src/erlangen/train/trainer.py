@@ -37,7 +37,7 @@ from .config import FitResult, TrainConfig, read_config
 from .evaluation import evaluate_model
 from .interrupts import Stop, TrainingInterrupted, stop_on_sigint
 from .locks import folder_lock
-from .models import build_model, check_model_fits
+from .models import build_model, check_model_fits, warnings_only_on_success
 from .run_dir import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -206,13 +206,14 @@ def _fit(
         data = task.load(config.data_seed)
         tensors = tuple(data.train_subset(config.train_size))
         samples = int(tensors[0].shape[0])
-        model = build_model(config.model, task, config.model_options)
-        check_model_fits(model, task, tensors, config.model)
-        transferred = (
-            transfer_from_run(model, config.transfer_from, name=config.model)
-            if config.transfer_from
-            else []
-        )
+        with warnings_only_on_success():
+            model = build_model(config.model, task, config.model_options)
+            check_model_fits(model, task, tensors, config.model)
+            transferred = (
+                transfer_from_run(model, config.transfer_from, name=config.model)
+                if config.transfer_from
+                else []
+            )
         world = distributed.world_size()
         steps_per_epoch = math.ceil(math.ceil(samples / world) / recipe.batch_size)
         epochs = (
