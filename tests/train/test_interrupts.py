@@ -101,6 +101,22 @@ def test_ctrl_c_before_the_first_checkpoint_starts_over_on_resume(tiny_models, t
     assert weights_digest(resumed.model) == weights_digest(whole.model)
 
 
+def test_ctrl_c_before_training_leaves_nothing(tiny_models, tmp_path, monkeypatch):
+    from erlangen.train import trainer
+
+    build = trainer.build_model
+
+    def build_then_ctrl_c(*args, **kwargs):
+        model = build(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return model
+
+    monkeypatch.setattr(trainer, "build_model", build_then_ctrl_c)
+    with pytest.raises(TrainingInterrupted, match="before it started; nothing was written") as info:
+        quiet(config(), out=tmp_path)
+    assert info.value.run_dir is None and not any(tmp_path.iterdir())
+
+
 def _python(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
     environment = dict(os.environ, **(env or {}))
     environment["PYTHONPATH"] = os.pathsep.join(

@@ -149,14 +149,17 @@ class _Progress:
     def __init__(self, run_dir: Path | None):
         self.run_dir = run_dir
         self.created = False  # whether the run folder exists (made or found)
+        self.made = False  # whether this call made it
         self.epochs: int | None = None
 
     def interrupted(self) -> TrainingInterrupted:
         run_dir = self.run_dir if self.created else None
         if run_dir is None or not (run_dir / CONFIG_FILE).is_file():
-            where = f" ({run_dir} holds nothing to keep)" if run_dir is not None else ""
+            if run_dir is not None and self.made:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()  # made a moment ago and still empty: nothing to keep
             return TrainingInterrupted(
-                f"training was interrupted before it started; nothing was written{where}",
+                "training was interrupted before it started; nothing was written",
                 None,
                 None,
                 self.epochs,
@@ -172,9 +175,9 @@ class _Progress:
                 "config, and resuming it starts from the beginning"
             )
         else:
+            of = f" of {self.epochs}" if self.epochs is not None else ""
             message = (
-                f"training was interrupted; {run_dir} keeps the checkpoint after {done} of "
-                f"{self.epochs} epochs"
+                f"training was interrupted; {run_dir} keeps the checkpoint after {done}{of} epochs"
             )
         return TrainingInterrupted(message, run_dir, done, self.epochs)
 
@@ -227,9 +230,12 @@ def _fit(
         if run_dir is None:
             run_dir = new_run_dir(out, config.task, config.model) if rank0 else None
             run_dir = Path(distributed.broadcast(str(run_dir)))
-            state.run_dir = run_dir
-        if not state.created:
+            state.run_dir, state.made, state.created = run_dir, True, True
             if rank0:
+                folder.enter_context(folder_lock(run_dir))
+        elif not state.created:
+            if rank0:
+                state.made = not run_dir.exists()
                 run_dir.mkdir(parents=True, exist_ok=True)
                 folder.enter_context(folder_lock(run_dir))
             state.created = True
