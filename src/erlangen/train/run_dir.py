@@ -37,12 +37,13 @@ def check_can_create(parent: str | os.PathLike) -> None:
     existing = parent
     while not existing.exists() and existing.parent != existing:
         existing = existing.parent
+    shown = os.path.abspath(existing)  # not ".": the working directory, by name
     if existing.exists() and not existing.is_dir():
         raise NotADirectoryError(
-            f"cannot create folders in {parent}: {existing} is a file, not a folder"
+            f"cannot create folders in {parent}: {shown} is a file, not a folder"
         )
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot create folders in {parent}: {existing} is not writable")
+        raise PermissionError(f"cannot create folders in {parent}: {shown} is not writable")
 
 
 def unique_dir(parent: str | os.PathLike, prefix: str) -> Path:
