@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .sweep import SweepPlan, SweepResult, run_sweep
+from .sweep import SweepPlan, SweepResult, read_sweep, run_sweep
 from .tasks import ClassificationTask, get_task
 
 #: the tasks the demo runs on: the rotated digits, and the same digits upright
@@ -127,7 +127,14 @@ def run_demo(
         Show progress there (:func:`erlangen.sweep.run_with_progress`).
     kwargs
         Passed on to :func:`erlangen.sweep.run_sweep` (``jobs``, ``threads``, ``on_done``,
-        ``task`` to use a task object instead of looking ``plan.task`` up...).
+        ``task`` to use a task object instead of looking ``plan.task`` up, ``sweep_dir`` to
+        continue an interrupted demo...).
+
+    Raises
+    ------
+    erlangen.sweep.SweepInterrupted
+        On Ctrl-C, after writing the results, report and figures of the finished runs;
+        :func:`resume_demo` continues it.
     """
     task = kwargs.pop("task", None) or get_task(plan.task)
     options = dict(
@@ -137,6 +144,7 @@ def run_demo(
         name="demo",
         title=f"erlangen demo: {plan.task}",
         finish=partial(demo_figures, task=task),
+        command="demo",
         **kwargs,
     )
     if console is not None:
@@ -144,6 +152,26 @@ def run_demo(
 
         return run_with_progress(plan, console, label="demo runs", **options)
     return run_sweep(plan, **options)
+
+
+def resume_demo(
+    demo_dir: str | os.PathLike, device: str | None = None, *, console=None, **kwargs: Any
+) -> SweepResult:
+    """Continue the interrupted demo in ``demo_dir`` with its recorded plan (finished runs
+    kept, interrupted ones continued from their checkpoints); see
+    :func:`erlangen.sweep.resume_sweep`. ``device`` defaults to the recorded one."""
+    plan, doc = read_sweep(demo_dir)
+    if doc.get("command", "sweep") != "demo":
+        raise ValueError(
+            f"{demo_dir} is not a demo folder (continue it with: erlangen sweep --resume)"
+        )
+    return run_demo(
+        plan,
+        device=device or doc.get("device", "auto"),
+        console=console,
+        sweep_dir=demo_dir,
+        **kwargs,
+    )
 
 
 # ----------------------------------------------------------------------------- figures

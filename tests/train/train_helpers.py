@@ -7,6 +7,8 @@ reaches them from a subprocess.
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 
 import lightning.pytorch as pl
 import torch
@@ -45,6 +47,21 @@ class RotationAveraged(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return sum(self.inner(torch.rot90(x, k, (-2, -1))) for k in range(4)) / 4
+
+
+#: seconds each training step of :class:`Slow` sleeps (read when the model runs, so a test can
+#: slow a run down in a subprocess and resume it at full speed in its own process)
+SLEEP_ENV = "ERLANGEN_TEST_STEP_SLEEP"
+
+
+class Slow(TinyCNN):
+    """A tiny CNN whose training steps sleep ``$ERLANGEN_TEST_STEP_SLEEP`` seconds (0 when
+    unset), so that a subprocess is reliably interrupted in the middle of its training."""
+
+    def forward(self, x):
+        if self.training:
+            time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
+        return super().forward(x)
 
 
 class NaNAfter(TinyCNN):
@@ -91,6 +108,10 @@ class Receiving(TinyCNN):
 
 def tiny_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
     return TinyCNN(in_channels, num_classes, **options)
+
+
+def slow_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:
+    return Slow(in_channels, num_classes, **options)
 
 
 def receiving_cnn(in_channels: int = 1, num_classes: int = 10, **options) -> nn.Module:

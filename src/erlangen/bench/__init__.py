@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -229,6 +232,43 @@ def run(
         )
         results.append(BenchResult(name, bench.family, pair.note, timings[0], timings[1:]))
     return results
+
+
+def check_arguments(names: list[str] | None, min_run_time: float, device: str, rounds: int) -> None:
+    """Refuse, before any timing, unknown benchmarks (``KeyError``), a run time that is not a
+    positive number, fewer than one round and a device that is not there (``ValueError``)."""
+    load_all()
+    unknown = [n for n in names or () if n not in BENCHMARKS]
+    if unknown:
+        raise KeyError(f"unknown benchmarks {unknown}; available: {', '.join(sorted(BENCHMARKS))}")
+    if not 0 < min_run_time < math.inf:
+        raise ValueError(f"min_run_time must be a positive number of seconds, got {min_run_time}")
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device must be cpu or cuda, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for, but torch sees no CUDA device")
+
+
+def save_json(results: list[BenchResult], path: str | Path) -> tuple[Path | None, str | None]:
+    """:func:`to_json`, keeping the results when ``path`` cannot be written: they then go to
+    a new file in the temporary folder.
+
+    Returns
+    -------
+    (path written or None, why ``path`` could not be written or None)
+    """
+    try:
+        return to_json(results, path), None
+    except OSError as e:
+        error = e.strerror or str(e)
+    try:
+        fd, fallback = tempfile.mkstemp(prefix="erlangen-bench-", suffix=".json")
+        os.close(fd)
+        return to_json(results, fallback), error
+    except OSError:
+        return None, error
 
 
 def to_json(results: list[BenchResult], path: str | Path) -> Path:

@@ -66,11 +66,13 @@ class Recipe:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+        if self.epochs < 1 or self.batch_size < 1 or not 0 < self.lr < math.inf:
             raise ValueError(
-                f"need epochs >= 1, batch_size >= 1, lr > 0; got {self.epochs}, "
+                f"need epochs >= 1, batch_size >= 1, a finite lr > 0; got {self.epochs}, "
                 f"{self.batch_size}, {self.lr}"
             )
+        if not 0 <= self.weight_decay < math.inf:
+            raise ValueError(f"need a finite weight_decay >= 0, got {self.weight_decay}")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"need steps >= 1 (or None), got {self.steps}")
 

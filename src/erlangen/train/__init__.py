@@ -30,6 +30,13 @@ Non-finite loss: the loss is checked at every step (on every rank, agreed throug
 process group) and the parameters before every checkpoint; a NaN or inf stops training with
 :class:`NonFiniteLossError` and the last good checkpoint stays as it was.
 
+Before any folder is created or written, everything that can be checked is: the config
+(:class:`ConfigError` names the file and field of a damaged ``config.json``), the device, the
+training-set size, the model options, that the model fits the task's data
+(:func:`check_model_fits`) and, on resume, that the checkpoint fits the model. One process at
+a time trains in a run folder (:func:`folder_lock`, :class:`FolderInUseError`); Ctrl-C stops
+training with :class:`TrainingInterrupted`, naming the run folder and the checkpoint it keeps.
+
 Several processes: launch the same command with ``torchrun --nproc_per_node=N``; the run
 uses Lightning's DDP strategy with the gloo backend on CPU (NCCL on GPUs). ``batch_size`` is
 per process; each process reads its own shard of every epoch's permutation. At the end the
@@ -43,7 +50,8 @@ its files), :mod:`~erlangen.train.models` (:func:`build_model`, :func:`weights_d
 :mod:`~erlangen.train.task_module` (:class:`TaskModule`, :class:`NonFiniteLossError`),
 :mod:`~erlangen.train.callbacks` (checkpoint, rank digests, progress bar),
 :mod:`~erlangen.train.checkpoints` (atomic save, :func:`load_checkpoint`,
-:class:`AtomicCheckpointIO`, :class:`CheckpointError`), :mod:`~erlangen.train.distributed`
+:class:`AtomicCheckpointIO`, :class:`CheckpointError`), :mod:`~erlangen.train.locks` (one
+process per folder), :mod:`~erlangen.train.interrupts` (Ctrl-C), :mod:`~erlangen.train.distributed`
 (ranks, broadcast, the torchrun process group), :mod:`~erlangen.train.trainer` (:func:`fit`,
 :func:`resume`), :mod:`~erlangen.train.evaluation` (:func:`evaluate_model`, :func:`load_run`,
 :func:`evaluate_run`) and :mod:`~erlangen.train.transfer` (:func:`transfer_from_run`).
@@ -52,9 +60,11 @@ its files), :mod:`~erlangen.train.models` (:func:`build_model`, :func:`weights_d
 from ..tasks.base import count_parameters
 from .batches import EpochBatchSampler
 from .checkpoints import AtomicCheckpointIO, CheckpointError, atomic_torch_save, load_checkpoint
-from .config import FitResult, TrainConfig, read_config
+from .config import ConfigError, FitResult, TrainConfig, read_config
 from .evaluation import evaluate_model, evaluate_run, load_run
-from .models import build_model, weights_digest
+from .interrupts import TrainingInterrupted
+from .locks import FolderInUseError, folder_lock
+from .models import build_model, check_model_fits, weights_digest
 from .task_module import NonFiniteLossError, TaskModule
 from .trainer import fit, resume
 from .transfer import transfer_from_run, transfer_group_actions
@@ -62,17 +72,22 @@ from .transfer import transfer_from_run, transfer_group_actions
 __all__ = [
     "AtomicCheckpointIO",
     "CheckpointError",
+    "ConfigError",
     "EpochBatchSampler",
     "FitResult",
+    "FolderInUseError",
     "NonFiniteLossError",
     "TaskModule",
     "TrainConfig",
+    "TrainingInterrupted",
     "atomic_torch_save",
     "build_model",
+    "check_model_fits",
     "count_parameters",
     "evaluate_model",
     "evaluate_run",
     "fit",
+    "folder_lock",
     "load_checkpoint",
     "load_run",
     "read_config",

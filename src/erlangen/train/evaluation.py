@@ -11,7 +11,8 @@ from torch import nn
 
 from ..tasks import Task, TaskData, get_task
 from ..tasks.base import count_parameters
-from .checkpoints import load_checkpoint
+from . import distributed
+from .checkpoints import check_state_matches, load_checkpoint, model_state
 from .config import TrainConfig, read_config
 from .models import build_model
 from .run_dir import CHECKPOINT_DIR, EVALUATION_FILE, LAST_CHECKPOINT, write_json
@@ -33,16 +34,27 @@ def evaluate_model(task: Task, model: nn.Module, data: TaskData) -> dict[str, An
 def load_run(
     run_dir: str | os.PathLike, device: str = "cpu"
 ) -> tuple[TrainConfig, Task, nn.Module]:
-    """Rebuild a run's model from ``config.json`` and ``checkpoints/last.ckpt``."""
+    """Rebuild a run's model from ``config.json`` and ``checkpoints/last.ckpt``.
+
+    Raises
+    ------
+    FileNotFoundError, ConfigError
+        When ``run_dir`` is not a run folder, or its config is damaged.
+    ValueError
+        For a device that is not there (``cuda`` without CUDA), checked before anything is
+        read.
+    CheckpointError
+        When the checkpoint is missing, damaged, or does not match the model its config
+        describes.
+    """
+    device = "cuda" if distributed.accelerator(device) == "gpu" else "cpu"
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     task = get_task(config.task)
     model = build_model(config.model, task, config.model_options)
-    checkpoint = load_checkpoint(run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT, map_location=device)
-    prefix = "model."
-    state = {
-        k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)
-    }
+    ckpt = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
+    state = model_state(load_checkpoint(ckpt, map_location=device))
+    check_state_matches(model, state, ckpt, f"{config.model!r} with options {config.model_options}")
     model.load_state_dict(state)
     return config, task, model.to(device).eval()
 

@@ -24,6 +24,28 @@ CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 
 
+def check_can_create(parent: str | os.PathLike) -> None:
+    """Raise before any work when no folder can be created in ``parent``: it (or the nearest
+    of its ancestors that exists) is a file, or a folder this process cannot write to.
+
+    Raises
+    ------
+    NotADirectoryError, PermissionError
+        With one line naming ``parent`` and the obstacle.
+    """
+    parent = Path(parent)
+    existing = parent
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    shown = os.path.abspath(existing)  # not ".": the working directory, by name
+    if existing.exists() and not existing.is_dir():
+        raise NotADirectoryError(
+            f"cannot create folders in {parent}: {shown} is a file, not a folder"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot create folders in {parent}: {shown} is not writable")
+
+
 def unique_dir(parent: str | os.PathLike, prefix: str) -> Path:
     """Create and return ``parent/<prefix>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... if taken)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")

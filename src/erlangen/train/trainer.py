@@ -8,6 +8,7 @@ weights (recorded in ``results.json``) and fail loudly if they differ.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -25,15 +26,24 @@ from ..tasks import Recipe, Task, get_task
 from ..tasks.base import count_parameters
 from . import distributed
 from .callbacks import EpochCheckpoint, ProgressBar, RankDigests
-from .checkpoints import AtomicCheckpointIO, CheckpointError
+from .checkpoints import (
+    AtomicCheckpointIO,
+    CheckpointError,
+    check_state_matches,
+    load_checkpoint,
+    model_state,
+)
 from .config import FitResult, TrainConfig, read_config
 from .evaluation import evaluate_model
-from .models import build_model
+from .interrupts import Stop, TrainingInterrupted, stop_on_sigint
+from .locks import folder_lock
+from .models import build_model, check_model_fits, warnings_only_on_success
 from .run_dir import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
     LAST_CHECKPOINT,
     RESULTS_FILE,
+    check_can_create,
     new_run_dir,
     write_json,
 )
@@ -55,6 +65,12 @@ def fit(
 ) -> FitResult:
     """Train ``config.model`` on ``config.task``.
 
+    Everything that can be checked is checked before a run folder is created or written: the
+    config, the device, that ``out`` can hold a new folder, the training-set size, the model
+    options, that the model fits the task's data (:func:`check_model_fits`), a transfer's
+    source and, when resuming, the checkpoint against the model. Only one process at a time
+    trains in a run folder (:func:`~erlangen.train.locks.folder_lock`).
+
     Parameters
     ----------
     config : TrainConfig
@@ -64,7 +80,8 @@ def fit(
     run_dir : path-like, optional
         Use this folder instead of a new ``out/<task>-<model>-<time>``.
     resume : bool
-        Continue ``run_dir`` from ``checkpoints/last.ckpt`` (see :func:`resume`).
+        Continue ``run_dir`` from ``checkpoints/last.ckpt`` (see :func:`resume`); a run
+        folder without a checkpoint (stopped in its first epoch) starts from the beginning.
     progress : bool
         Show Lightning's rich progress bar.
     evaluate : bool
@@ -85,6 +102,10 @@ def fit(
     ------
     NonFiniteLossError
         When the loss or the parameters become NaN or infinite.
+    TrainingInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt`` naming the run folder and its last checkpoint).
+    FolderInUseError
+        When another process trains in ``run_dir``.
     """
     task = task or get_task(config.task)
     config = config.resolved(task)
@@ -92,26 +113,73 @@ def fit(
     if recipe.augment and not task.augmentation:
         raise ValueError(f"task {task.name!r} has no augmentation; run it without --augment")
     accelerator = distributed.accelerator(config.device)
+    if run_dir is None:
+        if resume:
+            raise ValueError("resume=True needs the run_dir to continue")
+        if distributed.rank() == 0:
+            check_can_create(out)
+    state = _Progress(Path(run_dir) if run_dir is not None else None)
     created_group = distributed.init_process_group(accelerator)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), stop_on_sigint():
             _quiet_lightning()
             return _fit(
                 config,
                 task,
                 recipe,
                 accelerator,
+                state,
                 out=out,
-                run_dir=run_dir,
                 resume=resume,
                 progress=progress,
                 evaluate=evaluate,
                 callbacks=callbacks,
                 checkpoint_interval_s=checkpoint_interval_s,
             )
+    except Stop:
+        raise state.interrupted() from None
     finally:
         if created_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+class _Progress:
+    """How far :func:`_fit` got, for the message of an interruption."""
+
+    def __init__(self, run_dir: Path | None):
+        self.run_dir = run_dir
+        self.created = False  # whether the run folder exists (made or found)
+        self.made = False  # whether this call made it
+        self.epochs: int | None = None
+
+    def interrupted(self) -> TrainingInterrupted:
+        run_dir = self.run_dir if self.created else None
+        if run_dir is None or not (run_dir / CONFIG_FILE).is_file():
+            if run_dir is not None and self.made:
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()  # made a moment ago and still empty: nothing to keep
+            return TrainingInterrupted(
+                "training was interrupted before it started; nothing was written",
+                None,
+                None,
+                self.epochs,
+            )
+        ckpt = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
+        try:
+            done = int(load_checkpoint(ckpt)["epoch"]) + 1 if ckpt.is_file() else None
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            done = None
+        if done is None:
+            message = (
+                f"training was interrupted before its first checkpoint; {run_dir} holds its "
+                "config, and resuming it starts from the beginning"
+            )
+        else:
+            of = f" of {self.epochs}" if self.epochs is not None else ""
+            message = (
+                f"training was interrupted; {run_dir} keeps the checkpoint after {done}{of} epochs"
+            )
+        return TrainingInterrupted(message, run_dir, done, self.epochs)
 
 
 def _fit(
@@ -119,47 +187,133 @@ def _fit(
     task: Task,
     recipe: Recipe,
     accelerator: str,
+    state: _Progress,
     *,
     out: str | os.PathLike,
-    run_dir: str | os.PathLike | None,
     resume: bool,
     progress: bool,
     evaluate: bool,
     callbacks: Sequence[Any],
     checkpoint_interval_s: float,
 ) -> FitResult:
-    rank0 = distributed.rank() == 0
-    if run_dir is None:
+    with contextlib.ExitStack() as folder:
+        rank0 = distributed.rank() == 0
+        run_dir = state.run_dir
+        if run_dir is not None and run_dir.is_dir():
+            if rank0:  # before its checkpoint is read: nobody else may be writing it
+                folder.enter_context(folder_lock(run_dir))
+            state.created = True
+
+        # everything that can fail is checked before a run folder is created or written
+        pl.seed_everything(config.seed, workers=True, verbose=False)
+        data = task.load(config.data_seed)
+        tensors = tuple(data.train_subset(config.train_size))
+        samples = int(tensors[0].shape[0])
+        with warnings_only_on_success():
+            model = build_model(config.model, task, config.model_options)
+            check_model_fits(model, task, tensors, config.model)
+            transferred = (
+                transfer_from_run(model, config.transfer_from, name=config.model)
+                if config.transfer_from
+                else []
+            )
+        world = distributed.world_size()
+        steps_per_epoch = math.ceil(math.ceil(samples / world) / recipe.batch_size)
+        epochs = (
+            recipe.epochs if recipe.steps is None else math.ceil(recipe.steps / steps_per_epoch)
+        )
+        state.epochs = epochs
+        ckpt_path = None
         if resume:
-            raise ValueError("resume=True needs the run_dir to continue")
-        run_dir = new_run_dir(out, config.task, config.model) if rank0 else None
-    run_dir = Path(distributed.broadcast(str(run_dir)))
-    ckpt = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
-    if resume and not ckpt.is_file():
-        raise CheckpointError(
-            f"cannot resume {run_dir}: no {CHECKPOINT_DIR}/{LAST_CHECKPOINT} (the run stopped "
-            "before its first epoch ended); start it again"
+            ckpt_path = _checkpoint_to_resume(run_dir, model, config)
+
+        if run_dir is None:
+            run_dir = new_run_dir(out, config.task, config.model) if rank0 else None
+            run_dir = Path(distributed.broadcast(str(run_dir)))
+            state.run_dir, state.made, state.created = run_dir, True, True
+            if rank0:
+                folder.enter_context(folder_lock(run_dir))
+        elif not state.created:
+            if rank0:
+                state.made = not run_dir.exists()
+                run_dir.mkdir(parents=True, exist_ok=True)
+                folder.enter_context(folder_lock(run_dir))
+            state.created = True
+        return _train(
+            config,
+            task,
+            recipe,
+            accelerator,
+            run_dir,
+            data=data,
+            tensors=tensors,
+            model=model,
+            transferred=transferred,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            ckpt_path=ckpt_path,
+            progress=progress,
+            evaluate=evaluate,
+            callbacks=callbacks,
+            checkpoint_interval_s=checkpoint_interval_s,
         )
 
-    pl.seed_everything(config.seed, workers=True, verbose=False)
-    data = task.load(config.data_seed)
-    tensors = tuple(data.train_subset(config.train_size))
-    samples = int(tensors[0].shape[0])
-    model = build_model(config.model, task, config.model_options)
-    transferred = (
-        transfer_from_run(model, config.transfer_from, name=config.model)
-        if config.transfer_from
-        else []
-    )
 
+def _checkpoint_to_resume(run_dir: Path, model: torch.nn.Module, config: TrainConfig):
+    """The checkpoint to continue ``run_dir`` from, checked against ``model``; None when the
+    run stopped before its first checkpoint (it then starts from the beginning)."""
+    ckpt = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
+    if not ckpt.is_file():
+        results = run_dir / RESULTS_FILE
+        try:
+            finished = json.loads(results.read_text()).get("status") == "finished"
+        except (OSError, ValueError, AttributeError):
+            finished = False
+        if finished:
+            raise CheckpointError(
+                f"cannot resume {run_dir}: no {CHECKPOINT_DIR}/{LAST_CHECKPOINT}, though "
+                f"{RESULTS_FILE} says the run finished (was the checkpoint deleted?)"
+            )
+        return None
+    checkpoint = load_checkpoint(ckpt)
+    check_state_matches(
+        model,
+        model_state(checkpoint),
+        ckpt,
+        f"{config.model!r} with options {config.model_options}",
+    )
+    return ckpt
+
+
+def _train(
+    config: TrainConfig,
+    task: Task,
+    recipe: Recipe,
+    accelerator: str,
+    run_dir: Path,
+    *,
+    data: Any,
+    tensors: tuple[torch.Tensor, ...],
+    model: torch.nn.Module,
+    transferred: list[str],
+    epochs: int,
+    steps_per_epoch: int,
+    ckpt_path: Path | None,
+    progress: bool,
+    evaluate: bool,
+    callbacks: Sequence[Any],
+    checkpoint_interval_s: float,
+) -> FitResult:
+    rank0 = distributed.rank() == 0
+    samples = int(tensors[0].shape[0])
+    ckpt = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
     if rank0:
-        run_dir.mkdir(parents=True, exist_ok=True)
         record = {
             "config": config.to_dict(),
             "environment": environment(stamp="started", world_size=distributed.world_size()),
         }
         cfg_path = run_dir / CONFIG_FILE
-        if resume and cfg_path.is_file():
+        if ckpt_path is not None and cfg_path.is_file():
             previous = json.loads(cfg_path.read_text())
             record["environment"]["resumed_from"] = previous.get("environment")
         record["task"] = {"name": task.name, "description": task.description}
@@ -193,8 +347,6 @@ def _fit(
         local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
         devices, num_nodes = local, world // local
         strategy = DDPStrategy(process_group_backend="nccl" if accelerator == "gpu" else "gloo")
-    steps_per_epoch = math.ceil(math.ceil(samples / world) / recipe.batch_size)
-    epochs = recipe.epochs if recipe.steps is None else math.ceil(recipe.steps / steps_per_epoch)
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator=accelerator,
@@ -215,7 +367,7 @@ def _fit(
     )
     metrics: dict[str, Any] = {}
     try:
-        trainer.fit(module, ckpt_path=str(ckpt) if resume else None)
+        trainer.fit(module, ckpt_path=str(ckpt_path) if ckpt_path is not None else None)
     except NonFiniteLossError as e:
         if rank0:
             write_json(
@@ -280,9 +432,10 @@ def resume(
     """Continue the run in ``run_dir`` from its last checkpoint, with its recorded config.
 
     The run finishes the epochs it was configured for; the resumed epochs are identical to
-    those of an uninterrupted run with the same seed.
+    those of an uninterrupted run with the same seed. A run folder without a checkpoint (a run
+    stopped in its first epoch) starts from the beginning, with its recorded config.
     """
-    config = read_config(run_dir)
+    config = read_config(run_dir, task=kwargs.get("task"))
     if device is not None:
         config.device = device
     return fit(config, run_dir=run_dir, resume=True, progress=progress, **kwargs)
