@@ -1,0 +1,174 @@
+"""How a tensor product is computed: one kernel per shape of problem.
+
+:class:`ChannelwiseKernel` is the convolution case (mode ``uvu``, every term of the first input
+with the same multiplicity ``C``, every term of the second with multiplicity 1, such as edge
+spherical harmonics). The second input has no channel index, so it is contracted with all the
+Clebsch-Gordan blocks first: one GEMM gives, per batch element, a ``(D1, P)`` matrix (``D1``
+the components of one channel of the first input, ``P`` the output components of all paths);
+one batched matmul applies it to all ``C`` channels; the per-path, per-channel weights and the
+sum over the paths into each output are one small batched matmul per *output term*. The
+tables are built once at construction; the hot path has no loop over paths.
+
+:class:`GenericKernel` handles everything else (any multiplicities, ``uvw``) path by path with
+``einsum``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..groups.irreps import Irreps
+from .clebsch_gordan import clebsch_gordan
+from .paths import Path
+
+
+def channelwise_applicable(irreps1: Irreps, irreps2: Irreps, mode: str) -> bool:
+    """Whether :class:`ChannelwiseKernel` computes this product."""
+    muls1 = {mul for mul, _ in irreps1}
+    return mode == "uvu" and len(muls1) == 1 and all(mul == 1 for mul, _ in irreps2)
+
+
+def _flatten_batch(*tensors: Tensor) -> tuple[tuple[int, ...], list[Tensor]]:
+    batch = torch.broadcast_shapes(*(t.shape[:-1] for t in tensors))
+    flat = [t.expand(*batch, t.shape[-1]).reshape(-1, t.shape[-1]) for t in tensors]
+    return tuple(batch), flat
+
+
+class ExactTables(nn.Module):
+    """A module whose buffers are float64 tables (Clebsch-Gordan blocks, grids): they follow
+    the module between devices but keep float64 when the module is cast, and are cast to the
+    input's dtype per call, so that ``.float()`` then ``.double()`` loses nothing."""
+
+    def _apply(self, fn, recurse=True):
+        tables = dict(self._buffers)
+        super()._apply(fn, recurse)
+        for name, table in tables.items():
+            if table is not None:
+                self._buffers[name] = table.to(self._buffers[name].device)
+        return self
+
+
+class ChannelwiseKernel(ExactTables):
+    """The ``uvu`` product of ``C`` channels with a channel-less second input.
+
+    Parameters
+    ----------
+    irreps1 : Irreps
+        Every term with multiplicity ``C``.
+    irreps2 : Irreps
+        Every term with multiplicity 1.
+    irreps_out : Irreps
+    paths : list of Path
+        In the order of the weights (each path holds ``C`` weights).
+    """
+
+    def __init__(self, irreps1: Irreps, irreps2: Irreps, irreps_out: Irreps, paths: list[Path]):
+        super().__init__()
+        self.channels = irreps1[0].mul if len(irreps1) else 0
+        self.dims1 = [ir.dim for _, ir in irreps1]
+        self.slices1 = irreps1.slices()
+        self.out_terms = [(mul, ir.dim) for mul, ir in irreps_out]
+        self.num_paths = len(paths)
+        d1_offsets = [0]
+        for d in self.dims1:
+            d1_offsets.append(d1_offsets[-1] + d)
+        d2_offsets = [s.start for s in irreps2.slices()]
+        self.d1, self.d2 = d1_offsets[-1], irreps2.dim
+
+        # columns of the per-element matrix: paths sorted by output term, each 2 l3 + 1 wide
+        order = sorted(range(len(paths)), key=lambda p: paths[p].i_out)
+        columns = sum(2 * paths[p].l3 + 1 for p in order)
+        table = torch.zeros(self.d2, self.d1, columns, dtype=torch.float64)
+        # per output term: (first column, number of paths, 2 l3 + 1, first sorted path)
+        self.groups: list[tuple[int, int, int, int] | None] = [None] * len(irreps_out)
+        col = 0
+        for rank, p in enumerate(order):
+            path = paths[p]
+            d3 = 2 * path.l3 + 1
+            cg = clebsch_gordan(path.l1, path.l2, path.l3) * path.norm  # (d1, d2, d3)
+            rows = slice(d1_offsets[path.i1], d1_offsets[path.i1 + 1])
+            block = slice(d2_offsets[path.i2], d2_offsets[path.i2] + 2 * path.l2 + 1)
+            table[block, rows, col : col + d3] = cg.permute(1, 0, 2)
+            group = self.groups[path.i_out]
+            if group is None:
+                self.groups[path.i_out] = (col, 1, d3, rank)
+            else:
+                self.groups[path.i_out] = (group[0], group[1] + 1, d3, group[3])
+            col += d3
+        self.columns = columns
+        self.register_buffer("table", table.reshape(self.d2, self.d1 * columns), persistent=False)
+        self.sorted_is_identity = order == list(range(len(paths)))
+        self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
+
+    def forward(self, x1: Tensor, x2: Tensor, weight: Tensor) -> Tensor:
+        """``x1 (..., dim1)``, ``x2 (..., dim2)``, ``weight (..., num_paths * C)`` ->
+        ``(..., dim_out)`` (batch dimensions broadcast)."""
+        C = self.channels
+        batch, (x1, x2) = _flatten_batch(x1, x2)
+        n = x1.shape[0]
+        w = weight.reshape(*weight.shape[:-1], self.num_paths, C)
+        if not self.sorted_is_identity:
+            w = w.index_select(-2, self.order)
+        w = w.expand(*batch, self.num_paths, C).reshape(n, self.num_paths, C).transpose(1, 2)
+        # (n, C, D1): the components of one channel side by side
+        x1c = torch.cat([x1[:, s].view(n, C, d) for s, d in zip(self.slices1, self.dims1)], -1)
+        per_element = (x2 @ self.table.to(x2.dtype)).view(n, self.d1, self.columns)
+        coupled = torch.bmm(x1c, per_element)  # (n, C, columns)
+        parts = []
+        for (mul, d), group in zip(self.out_terms, self.groups):
+            if group is None:
+                parts.append(x1.new_zeros(n, mul * d))
+                continue
+            col, count, d3, first = group
+            weights = w[:, :, first : first + count].reshape(n * C, 1, count)
+            values = coupled[:, :, col : col + count * d3].reshape(n * C, count, d3)
+            parts.append(torch.bmm(weights, values).view(n, C * d3))
+        return torch.cat(parts, -1).view(*batch, -1)
+
+
+class GenericKernel(ExactTables):
+    """Any ``uvu`` or ``uvw`` product, path by path."""
+
+    def __init__(
+        self, irreps1: Irreps, irreps2: Irreps, irreps_out: Irreps, paths: list[Path], mode: str
+    ):
+        super().__init__()
+        self.mode = mode
+        self.paths = paths
+        self.slices1, self.slices2 = irreps1.slices(), irreps2.slices()
+        self.terms1 = [(mul, ir.dim) for mul, ir in irreps1]
+        self.terms2 = [(mul, ir.dim) for mul, ir in irreps2]
+        self.out_terms = [(mul, ir.dim) for mul, ir in irreps_out]
+        for k, path in enumerate(paths):
+            cg = clebsch_gordan(path.l1, path.l2, path.l3) * path.norm
+            self.register_buffer(f"cg{k}", cg, persistent=False)
+
+    def forward(self, x1: Tensor, x2: Tensor, weight: Tensor) -> Tensor:
+        batch = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1], weight.shape[:-1])
+        outs: list[Tensor | None] = [None] * len(self.out_terms)
+        start = 0
+        equation = "...uvw,...ui,...vj,ijk->...wk" if self.mode == "uvw" else None
+        for k, path in enumerate(self.paths):
+            w = weight[..., start : start + path.weight_numel].unflatten(-1, path.weight_shape)
+            start += path.weight_numel
+            mul1, d1 = self.terms1[path.i1]
+            mul2, d2 = self.terms2[path.i2]
+            a = x1[..., self.slices1[path.i1]].unflatten(-1, (mul1, d1))
+            b = x2[..., self.slices2[path.i2]].unflatten(-1, (mul2, d2))
+            cg = getattr(self, f"cg{k}").to(x1.dtype)
+            if equation is not None:
+                y = torch.einsum(equation, w, a, b, cg)
+            else:
+                y = torch.einsum("...uv,...ui,...vj,ijk->...uk", w, a, b, cg)
+            outs[path.i_out] = y if outs[path.i_out] is None else outs[path.i_out] + y
+        parts = []
+        for (mul, d), y in zip(self.out_terms, outs):
+            if y is None:
+                parts.append(x1.new_zeros(*batch, mul * d))
+            else:
+                parts.append(y.expand(*batch, mul, d).reshape(*batch, mul * d))
+        return torch.cat(parts, -1) if parts else x1.new_zeros(*batch, 0)
+
+
+__all__ = ["ChannelwiseKernel", "ExactTables", "GenericKernel", "channelwise_applicable"]
