@@ -14,9 +14,10 @@ by ``i^(l1 + l2 - l3)``, which makes every entry real (the sign convention e3nn 
 columns (``sum_ab C[a, b, c] C[a, b, c'] = delta_cc'``): for inputs with unit-variance
 components, every output component of the coupled product has unit variance.
 
->>> C = wigner_3j(1, 1, 0)
->>> (C * 3 ** 0.5).diagonal().tolist()    # the dot product, up to the normalisation
-[0.5773502691896258, 0.5773502691896258, 0.5773502691896258]
+>>> import torch
+>>> C = wigner_3j(1, 1, 0)                 # the dot product, normalised
+>>> torch.allclose(C[..., 0], torch.eye(3, dtype=torch.float64) / 3**0.5)
+True
 """
 
 from __future__ import annotations

@@ -183,8 +183,8 @@ class RadialSpline(_RadialModule):
 
     def forward(self, r: Tensor) -> Tensor:
         # knot k sits at (k - 1) * step; r in [0, r_max] lies between knots i and i + 1
-        s = (r / self.step).clamp(min=0.0, max=self.num_knots - 3 - 1e-6) + 1.0
-        i = s.detach().floor()
+        s = (r / self.step).clamp(min=0.0, max=self.num_knots - 3) + 1.0
+        i = s.detach().floor().clamp(max=self.num_knots - 3)  # r = r_max: t = 1 in the last span
         t = s - i
         t2, t3 = t * t, t * t * t
         w = (

@@ -53,18 +53,17 @@ def _degrees(l: int | Sequence[int] | Irreps | str) -> tuple[list[int], int]:  #
         return [l], -1
     if isinstance(l, Irreps | str):
         irreps = Irreps(l)
-        ls, ps = [], set()
-        for mul, ir in irreps:
-            if mul != 1:
-                raise ValueError(f"spherical harmonics irreps have multiplicity 1, got {irreps}")
-            ls.append(ir.l)
-            ps.add(ir.p * (-1) ** ir.l)
-        if len(ps) > 1:
-            raise ValueError(
-                f"spherical harmonics irreps need parity (-1)^l throughout (polar vector) or "
-                f"+1 throughout (axial vector), got {irreps}"
-            )
-        return ls, -1 if ps == {1} or not ps else 1
+        if any(mul != 1 for mul, _ in irreps):
+            raise ValueError(f"spherical harmonics irreps have multiplicity 1, got {irreps}")
+        ls = [ir.l for _, ir in irreps]
+        if all(ir.p == (-1) ** ir.l for _, ir in irreps):
+            return ls, -1
+        if all(ir.p == 1 for _, ir in irreps):
+            return ls, 1
+        raise ValueError(
+            f"spherical harmonics irreps need parity (-1)^l throughout (polar vector) or "
+            f"+1 throughout (axial vector), got {irreps}"
+        )
     ls = list(l)
     if not ls or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in ls):
         raise ValueError(f"degrees must be integers >= 0, got {l!r}")

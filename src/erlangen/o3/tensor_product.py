@@ -18,7 +18,7 @@ same numbers).
 >>> from erlangen.o3 import TensorProduct
 >>> tp = TensorProduct("8x0e + 8x1o", "0e + 1o", "8x0e + 8x1o + 8x1e", mode="uvu")
 >>> [(p.l1, p.l2, p.l3) for p in tp.paths]
-[(0, 0, 0), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)]
+[(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1), (1, 1, 1)]
 >>> tp(torch.randn(5, 32), torch.randn(5, 4)).shape
 torch.Size([5, 56])
 """
