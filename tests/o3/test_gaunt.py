@@ -50,7 +50,7 @@ def test_gaunt_coefficients_are_integrals_of_three_harmonics():
     grid = SphericalGrid(6)  # exact to degree 12 >= l1 + l2 + l3 below
     y = spherical_harmonics(list(range(7)), grid.points, normalization="integral")
     for l1, l2, l3 in [(1, 1, 0), (1, 1, 2), (2, 2, 2), (1, 2, 3), (2, 3, 3), (3, 3, 6), (1, 1, 1)]:
-        blocks = [y[..., l * l : (l + 1) ** 2] for l in (l1, l2, l3)]
+        blocks = [y[..., d * d : (d + 1) ** 2] for d in (l1, l2, l3)]
         integral = torch.einsum("ab,abi,abj,abk->ijk", grid.weights, *blocks)
         torch.testing.assert_close(gaunt_coefficients(l1, l2, l3), integral, atol=1e-13, rtol=0)
 

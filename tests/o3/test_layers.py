@@ -10,8 +10,8 @@ from erlangen.check import equivariance
 from erlangen.o3 import (
     BesselBasis,
     Convolution,
-    GaussianBasis,
     Gate,
+    GaussianBasis,
     GridMixing,
     IrrepsLayerNorm,
     Linear,
@@ -138,7 +138,7 @@ def test_convolution_graph_and_errors():
     torch.testing.assert_close(conv(x, pos), conv(x, pos, edges))
     with pytest.raises(ValueError, match="same N"):
         conv(x[:5], pos)
-    with pytest.raises(ValueError, match="one\nmultiplicity|one multiplicity"):
+    with pytest.raises(ValueError, match="needs one"):
         Convolution("2x0e + 1x1o", "2x0e")
 
 

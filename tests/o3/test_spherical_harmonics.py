@@ -9,8 +9,7 @@ from e3nn import o3 as e3
 
 from erlangen.check import equivariance
 from erlangen.fields import IrrepsField
-from erlangen.o3 import SphericalGrid, SphericalHarmonics, spherical_harmonics
-from erlangen.o3 import _sphericart
+from erlangen.o3 import SphericalGrid, SphericalHarmonics, _sphericart, spherical_harmonics
 from erlangen.testing import assert_broken_fails, assert_honours_types
 
 LMAX = 8

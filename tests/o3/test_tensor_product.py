@@ -84,8 +84,11 @@ def test_outputs_have_unit_variance(case):
     torch.manual_seed(0)
     tp = TensorProduct(a, b, c, mode=mode, weights="external")
     n = 4000
-    y = tp(torch.randn(n, tp.irreps_in1.dim), torch.randn(n, tp.irreps_in2.dim),
-           torch.randn(n, tp.weight_numel))
+    y = tp(
+        torch.randn(n, tp.irreps_in1.dim),
+        torch.randn(n, tp.irreps_in2.dim),
+        torch.randn(n, tp.weight_numel),
+    )
     reached = {p.i_out for p in tp.paths}
     slices = tp.irreps_out.slices()
     second_moment = torch.cat([y[:, slices[i]].pow(2).mean(0) for i in sorted(reached)])
