@@ -35,7 +35,9 @@ def _check_triangle(l1: int, l2: int, l3: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     if not abs(l1 - l2) <= l3 <= l1 + l2:
-        raise ValueError(f"no coupling {l1} x {l2} -> {l3}: needs |l1 - l2| <= l3 <= l1 + l2")
+        raise ValueError(
+            f"no coupling {l1} x {l2} -> {l3}: the triangle rule needs |l1 - l2| <= l3 <= l1 + l2"
+        )
 
 
 @cache
