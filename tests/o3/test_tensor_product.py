@@ -123,7 +123,7 @@ class _WrongSign(TensorProduct):
     def __init__(self):
         super().__init__("2x0e + 2x1o + 2x2e", "0e + 1o + 2e", "2x1o + 2x2e", weights="external")
         with torch.no_grad():
-            table = self.kernel.table.view(-1)
+            table = self.kernel.table1.view(-1)
             table[table.abs().argmax()] *= -1
 
 

@@ -29,6 +29,28 @@ def channelwise_applicable(irreps1: Irreps, irreps2: Irreps, mode: str) -> bool:
     return mode == "uvu" and len(muls1) == 1 and all(mul == 1 for mul, _ in irreps2)
 
 
+class _PermuteColumns(torch.autograd.Function):
+    """``x[:, index]`` by ``gather`` (a plain copy's speed on a CPU, where slicing and
+    concatenating narrow blocks is several times slower), with the inverse permutation as
+    its gradient."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, index: Tensor, inverse: Tensor) -> Tensor:
+        ctx.save_for_backward(inverse, index)
+        return torch.gather(x, 1, index.expand(x.shape[0], -1))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        inverse, index = ctx.saved_tensors
+        return _PermuteColumns.apply(grad.contiguous(), inverse, index), None, None
+
+
+def permute_columns(x: Tensor, index: Tensor, inverse: Tensor) -> Tensor:
+    """``x[:, index]`` for ``x (n, k)`` and a permutation ``index (1, k)`` with its
+    ``inverse``; differentiable to any order."""
+    return _PermuteColumns.apply(x, index, inverse)
+
+
 def _flatten_batch(*tensors: Tensor) -> tuple[tuple[int, ...], list[Tensor]]:
     batch = torch.broadcast_shapes(*(t.shape[:-1] for t in tensors))
     flat = [t.expand(*batch, t.shape[-1]).reshape(-1, t.shape[-1]) for t in tensors]
@@ -61,13 +83,21 @@ class ChannelwiseKernel(ExactTables):
     irreps_out : Irreps
     paths : list of Path
         In the order of the weights (each path holds ``C`` weights).
+
+    Notes
+    -----
+    Per output term ``o`` with ``n_o`` paths into it (columns ``(path, m3)``): ``M_o = x2 @
+    T_o`` is ``(batch, D1, n_o (2 l_o + 1))`` (one GEMM with the Clebsch-Gordan table
+    ``T_o``), ``bmm(x1, M_o)`` couples all channels at once, and a batched
+    ``(1 x n_o) @ (n_o x (2 l_o + 1))`` per batch element and channel applies the path weights
+    and sums the paths. Separate, contiguous blocks per output term (rather than slices of one
+    wide product) keep the backward pass free of full-size zero gradients.
     """
 
     def __init__(self, irreps1: Irreps, irreps2: Irreps, irreps_out: Irreps, paths: list[Path]):
         super().__init__()
         self.channels = irreps1[0].mul if len(irreps1) else 0
         self.dims1 = [ir.dim for _, ir in irreps1]
-        self.slices1 = irreps1.slices()
         self.out_terms = [(mul, ir.dim) for mul, ir in irreps_out]
         self.num_paths = len(paths)
         d1_offsets = [0]
@@ -76,30 +106,36 @@ class ChannelwiseKernel(ExactTables):
         d2_offsets = [s.start for s in irreps2.slices()]
         self.d1, self.d2 = d1_offsets[-1], irreps2.dim
 
-        # columns of the per-element matrix: paths sorted by output term, each 2 l3 + 1 wide
         order = sorted(range(len(paths)), key=lambda p: paths[p].i_out)
-        columns = sum(2 * paths[p].l3 + 1 for p in order)
-        table = torch.zeros(self.d2, self.d1, columns, dtype=torch.float64)
-        # per output term: (first column, number of paths, 2 l3 + 1, first sorted path)
-        self.groups: list[tuple[int, int, int, int] | None] = [None] * len(irreps_out)
-        col = 0
-        for rank, p in enumerate(order):
-            path = paths[p]
-            d3 = 2 * path.l3 + 1
-            cg = clebsch_gordan(path.l1, path.l2, path.l3) * path.norm  # (d1, d2, d3)
-            rows = slice(d1_offsets[path.i1], d1_offsets[path.i1 + 1])
-            block = slice(d2_offsets[path.i2], d2_offsets[path.i2] + 2 * path.l2 + 1)
-            table[block, rows, col : col + d3] = cg.permute(1, 0, 2)
-            group = self.groups[path.i_out]
-            if group is None:
-                self.groups[path.i_out] = (col, 1, d3, rank)
-            else:
-                self.groups[path.i_out] = (group[0], group[1] + 1, d3, group[3])
-            col += d3
-        self.columns = columns
-        self.register_buffer("table", table.reshape(self.d2, self.d1 * columns), persistent=False)
+        # per output term: (table name, number of paths) or None when no path reaches it
+        self.groups: list[tuple[str, int] | None] = [None] * len(irreps_out)
+        self.path_counts: list[int] = []
+        for i_out in range(len(irreps_out)):
+            members = [p for p in order if paths[p].i_out == i_out]
+            if not members:
+                continue
+            d3 = irreps_out[i_out].ir.dim
+            table = torch.zeros(self.d2, self.d1, len(members), d3, dtype=torch.float64)
+            for k, p in enumerate(members):
+                path = paths[p]
+                cg = clebsch_gordan(path.l1, path.l2, path.l3) * path.norm  # (d1, d2, d3)
+                rows = slice(d1_offsets[path.i1], d1_offsets[path.i1 + 1])
+                block = slice(d2_offsets[path.i2], d2_offsets[path.i2] + 2 * path.l2 + 1)
+                table[block, rows, k] = cg.permute(1, 0, 2)
+            name = f"table{i_out}"
+            self.register_buffer(name, table.reshape(self.d2, -1), persistent=False)
+            self.groups[i_out] = (name, len(members))
+            self.path_counts.append(len(members))
         self.sorted_is_identity = order == list(range(len(paths)))
         self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
+        # e3nn layout (term by term, (C, 2l + 1) each) -> (C, D1): channel-major columns
+        C, gather = self.channels, []
+        for u in range(C):
+            for start, d in zip(irreps1.slices(), self.dims1):
+                gather += [start.start + u * d + m for m in range(d)]
+        index = torch.tensor(gather, dtype=torch.long).view(1, -1)
+        self.register_buffer("x1_index", index, persistent=False)
+        self.register_buffer("x1_inverse", torch.argsort(index), persistent=False)
 
     def forward(self, x1: Tensor, x2: Tensor, weight: Tensor) -> Tensor:
         """``x1 (..., dim1)``, ``x2 (..., dim2)``, ``weight (..., num_paths * C)`` ->
@@ -110,20 +146,20 @@ class ChannelwiseKernel(ExactTables):
         w = weight.reshape(*weight.shape[:-1], self.num_paths, C)
         if not self.sorted_is_identity:
             w = w.index_select(-2, self.order)
-        w = w.expand(*batch, self.num_paths, C).reshape(n, self.num_paths, C).transpose(1, 2)
+        w = w.expand(*batch, self.num_paths, C).reshape(n, self.num_paths, C)
+        w_groups = iter(w.split(self.path_counts, dim=1))
         # (n, C, D1): the components of one channel side by side
-        x1c = torch.cat([x1[:, s].view(n, C, d) for s, d in zip(self.slices1, self.dims1)], -1)
-        per_element = (x2 @ self.table.to(x2.dtype)).view(n, self.d1, self.columns)
-        coupled = torch.bmm(x1c, per_element)  # (n, C, columns)
+        x1c = permute_columns(x1, self.x1_index, self.x1_inverse).view(n, C, self.d1)
         parts = []
-        for (mul, d), group in zip(self.out_terms, self.groups):
+        for (mul, d3), group in zip(self.out_terms, self.groups):
             if group is None:
-                parts.append(x1.new_zeros(n, mul * d))
+                parts.append(x1.new_zeros(n, mul * d3))
                 continue
-            col, count, d3, first = group
-            weights = w[:, :, first : first + count].reshape(n * C, 1, count)
-            values = coupled[:, :, col : col + count * d3].reshape(n * C, count, d3)
-            parts.append(torch.bmm(weights, values).view(n, C * d3))
+            name, count = group
+            per_element = (x2 @ getattr(self, name).to(x2.dtype)).view(n, self.d1, count * d3)
+            coupled = torch.bmm(x1c, per_element).view(n * C, count, d3)
+            weights = next(w_groups).transpose(1, 2).reshape(n * C, 1, count)
+            parts.append(torch.bmm(weights, coupled).view(n, C * d3))
         return torch.cat(parts, -1).view(*batch, -1)
 
 
