@@ -157,9 +157,18 @@ class ChannelwiseKernel(ExactTables):
                 continue
             name, count = group
             per_element = (x2 @ getattr(self, name).to(x2.dtype)).view(n, self.d1, count * d3)
-            coupled = torch.bmm(x1c, per_element).view(n * C, count, d3)
-            weights = next(w_groups).transpose(1, 2).reshape(n * C, 1, count)
-            parts.append(torch.bmm(weights, coupled).view(n, C * d3))
+            coupled = torch.bmm(x1c, per_element)  # (n, C, count * d3)
+            weights = next(w_groups)  # (n, count, C)
+            if torch.compiler.is_compiling():
+                # a multiply and a sum that the compiler fuses into one pass over `coupled`
+                mixed = coupled.view(n, C, count, d3) * weights.transpose(1, 2).unsqueeze(-1)
+                parts.append(mixed.sum(2).view(n, C * d3))
+            else:
+                # eager: one batched (1 x count) @ (count x d3) per element and channel beats
+                # the broadcast multiply and sum (measured, docs/o3.md)
+                weights = weights.transpose(1, 2).reshape(n * C, 1, count)
+                coupled = coupled.view(n * C, count, d3)
+                parts.append(torch.bmm(weights, coupled).view(n, C * d3))
         return torch.cat(parts, -1).view(*batch, -1)
 
 
