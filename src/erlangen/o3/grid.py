@@ -57,9 +57,9 @@ class SphericalGrid(ExactTables):
     lmax : int
         Largest degree sampled or projected.
     resolution : (int, int), optional
-        ``(n_theta, n_phi)``; by default :func:`exact_resolution` of ``2 lmax`` (products of
-        two functions of degree ``lmax``... are *not* covered by the default: pass the
-        resolution their degree needs).
+        ``(n_theta, n_phi)``; by default :func:`exact_resolution` of ``2 lmax``, exact for the
+        round trip ``from_grid(to_grid(x)) == x``. A product of functions needs the grid of
+        its total degree (:class:`~erlangen.o3.GridProduct` picks it).
 
     Attributes
     ----------
