@@ -260,6 +260,24 @@ def crossover(
     return rows
 
 
+def multiply_adds(lmax: int) -> tuple[int, int]:
+    """Multiply-adds per all-degree product ``(grid, dense)``, counted from the loops of
+    :class:`~erlangen.o3.GridProduct` and :class:`~erlangen.o3.DenseProduct`."""
+    n_theta, n_phi = exact_resolution(4 * lmax)
+
+    def sample(l):  # noqa: E741  (Legendre step + Fourier step, one function)
+        return (2 * l + 1) * (l + 1) * n_theta + n_theta * (2 * l + 1) * n_phi
+
+    grid = 2 * sample(lmax) + n_theta * n_phi + sample(2 * lmax)
+    dense = 0
+    for l1 in range(lmax + 1):
+        for l2 in range(lmax + 1):
+            outer = (2 * l1 + 1) * (2 * l2 + 1)
+            cols = sum(2 * l3 + 1 for l3 in range(abs(l1 - l2), min(l1 + l2, 2 * lmax) + 1, 2))
+            dense += outer + outer * cols
+    return grid, dense
+
+
 def _slope(ls: list[int], ms: list[float]) -> float:
     import math
 
@@ -275,8 +293,8 @@ def _plot(rows: list[dict], out: str) -> None:
     import matplotlib.pyplot as plt
 
     ls = [r["L"] for r in rows]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    tail = [r for r in rows if r["L"] >= 4]
+    fig, (ax, ax_ops) = plt.subplots(1, 2, figsize=(10, 4))
+    tail = [r for r in rows if r["L"] >= 4] if len(ls) > 4 else rows
     for key, label, marker in (("dense_ms", "dense CG blocks", "s"), ("grid_ms", "grid", "o")):
         slope = _slope([r["L"] for r in tail], [r[key] for r in tail])
         ax.loglog(ls, [r[key] for r in rows], marker=marker, label=f"{label} (slope {slope:.1f})")
@@ -286,8 +304,20 @@ def _plot(rows: list[dict], out: str) -> None:
     ax.set_xlabel("L (inputs: all degrees <= L; output: <= 2L)")
     ax.set_ylabel(f"ms per {PRODUCT_BATCH} products (median)")
     ax.set_xticks(ls, [str(v) for v in ls])
-    ax.set_title("all-degree Gaunt product, forward, CPU")
+    ax.set_title("measured, forward, CPU")
     ax.legend(fontsize=8)
+    counts = [multiply_adds(v) for v in ls]
+    big = [r["L"] for r in tail]
+    for k, label, marker in ((1, "dense CG blocks", "s"), (0, "grid", "o")):
+        slope = _slope(big, [counts[ls.index(v)][k] for v in big])
+        ax_ops.loglog(
+            ls, [c[k] for c in counts], marker=marker, label=f"{label} (slope {slope:.1f})"
+        )
+    ax_ops.set_xlabel("L")
+    ax_ops.set_ylabel("multiply-adds per product")
+    ax_ops.set_xticks(ls, [str(v) for v in ls])
+    ax_ops.set_title("counted: O(L^3) against O(L^6)")
+    ax_ops.legend(fontsize=8)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -312,8 +342,8 @@ def mixing_errors(degrees=(6, 8, 12, 16, 24, 32), seeds: int = 3) -> list[dict]:
 
 
 def sh_threshold(points=(64, 256, 1024, 4096, 16384, 65536), lmaxes=(3, 8), rounds: int = 7):
-    """Median ms of the torch recurrence and of sphericart (forward, no autograd) per batch
-    size: where ``backend="auto"`` should switch (:data:`SPHERICART_MIN_POINTS`)."""
+    """Median ms of the torch recurrence and of sphericart per batch size, forward (no
+    autograd) and forward+backward: where ``backend="auto"`` should use sphericart."""
     from . import time_callables
 
     rows = []
@@ -321,20 +351,28 @@ def sh_threshold(points=(64, 256, 1024, 4096, 16384, 65536), lmaxes=(3, 8), roun
         ls = list(range(lmax + 1))
         for n in points:
             x = torch.randn(n, 3)
+            xg = x.clone().requires_grad_()
 
-            def run(backend, x=x, ls=ls):
+            def run(backend, backward, ls=ls, x=x, xg=xg):
+                def fn(v):
+                    return spherical_harmonics(ls, v, True, "component", backend=backend)
+
+                if backward:
+                    return fwd_bwd(fn, xg, params=())
+
                 def step():
                     with torch.no_grad():
-                        return spherical_harmonics(ls, x, True, "component", backend=backend)
+                        return fn(x)
 
                 return step
 
-            t_torch, t_fast = time_callables(
-                {"torch": run("torch"), "sphericart": run("sphericart")}, 0.5, "cpu", rounds
-            )
-            rows.append(
-                dict(L=lmax, points=n, torch_ms=t_torch.median_ms, sphericart_ms=t_fast.median_ms)
-            )
+            callables = {
+                f"{b}{'+bwd' if g else ''}": run(b, g)
+                for g in (False, True)
+                for b in ("torch", "sphericart")
+            }
+            t = {r.label: r.median_ms for r in time_callables(callables, 0.5, "cpu", rounds)}
+            rows.append(dict(L=lmax, points=n, **t))
     return rows
 
 
@@ -369,18 +407,21 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {r['L']} | {r['grid_ms']:.3f} ({r['grid_iqr']:.3f}) | "
                 f"{r['dense_ms']:.3f} ({r['dense_iqr']:.3f}) | {r['speedup']:.2f}x |"
             )
-        tail = [r for r in rows if r["L"] >= 4]
+        tail = [r for r in rows if r["L"] >= 4] if len(rows) > 4 else rows
         for key in ("grid_ms", "dense_ms"):
             slope = _slope([r["L"] for r in tail], [r[key] for r in tail])
             print(f"log-log slope of {key} for L >= 4: {slope:.2f}")
         Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=2))
     elif args.command == "sh-threshold":
-        print("| L | vectors | torch recurrence ms | sphericart ms | sphericart faster by |")
-        print("|---|---|---|---|---|")
+        print(
+            "| L | vectors | torch fwd ms | sphericart fwd ms | torch fwd+bwd ms | "
+            "sphericart fwd+bwd ms |"
+        )
+        print("|---|---|---|---|---|---|")
         for r in sh_threshold():
             print(
-                f"| {r['L']} | {r['points']} | {r['torch_ms']:.3f} | {r['sphericart_ms']:.3f} "
-                f"| {r['torch_ms'] / r['sphericart_ms']:.2f}x |"
+                f"| {r['L']} | {r['points']} | {r['torch']:.3f} | {r['sphericart']:.3f} | "
+                f"{r['torch+bwd']:.3f} | {r['sphericart+bwd']:.3f} |"
             )
     else:
         print("| grid exact to degree | n_theta x n_phi | max relative equivariance error |")

@@ -96,8 +96,11 @@ class GridProduct(ExactTables):
 class DenseProduct(ExactTables):
     """The same product as :class:`GridProduct` through dense Gaunt (Clebsch-Gordan) blocks:
     for each pair of input degrees, the outer product of the two inputs times one
-    ``((2 l1 + 1)(2 l2 + 1), sum_l3 (2 l3 + 1))`` matrix, added into the output degrees
-    ``|l1 - l2| .. min(l1 + l2, lmax_out)`` (a contiguous slice).
+    ``((2 l1 + 1)(2 l2 + 1), sum_l3 (2 l3 + 1))`` matrix over the output degrees ``l3`` that
+    the pair reaches with ``l1 + l2 + l3`` even (no zero columns).
+
+    Those degrees are every other one, so the output is accumulated in two halves, even and
+    odd degrees, where they are contiguous, and interleaved at the end.
     """
 
     def __init__(self, lmax1: int, lmax2: int, lmax_out: int | None = None):
@@ -105,16 +108,24 @@ class DenseProduct(ExactTables):
         lmax_out = lmax1 + lmax2 if lmax_out is None else lmax_out
         _check_degrees(lmax1=lmax1, lmax2=lmax2, lmax_out=lmax_out)
         self.lmax1, self.lmax2, self.lmax_out = lmax1, lmax2, lmax_out
-        self.blocks: list[tuple[int, int, int, int]] = []  # (l1, l2, first col, last col)
+        # offsets of degree l3 inside its half (even or odd degrees)
+        offset, sizes = {}, [0, 0]
+        for l3 in range(lmax_out + 1):
+            offset[l3] = sizes[l3 % 2]
+            sizes[l3 % 2] += 2 * l3 + 1
+        self.half_sizes = sizes
+        # (l1, l2, half, first column, last column)
+        self.blocks: list[tuple[int, int, int, int, int]] = []
         for l1 in range(lmax1 + 1):
             for l2 in range(lmax2 + 1):
-                lo, hi = abs(l1 - l2), min(l1 + l2, lmax_out)
-                if lo > hi:
+                degrees = range(abs(l1 - l2), min(l1 + l2, lmax_out) + 1, 2)
+                if not degrees:
                     continue
-                cols = [gaunt_coefficients(l1, l2, l3) for l3 in range(lo, hi + 1)]
+                cols = [gaunt_coefficients(l1, l2, l3) for l3 in degrees]
                 block = torch.cat(cols, -1).reshape((2 * l1 + 1) * (2 * l2 + 1), -1)
                 self.register_buffer(f"block_{l1}_{l2}", block, persistent=False)
-                self.blocks.append((l1, l2, lo * lo, (hi + 1) ** 2))
+                first = offset[degrees[0]]
+                self.blocks.append((l1, l2, degrees[0] % 2, first, first + block.shape[1]))
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         _expect_degree(x1, self.lmax1, "x1")
@@ -122,14 +133,19 @@ class DenseProduct(ExactTables):
         batch = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
         x1 = x1.expand(*batch, x1.shape[-1]).reshape(-1, x1.shape[-1])
         x2 = x2.expand(*batch, x2.shape[-1]).reshape(-1, x2.shape[-1])
-        out = x1.new_zeros(x1.shape[0], (self.lmax_out + 1) ** 2)
-        for l1, l2, first, last in self.blocks:
+        halves = [x1.new_zeros(x1.shape[0], size) for size in self.half_sizes]
+        for l1, l2, half, first, last in self.blocks:
             a = x1[:, l1 * l1 : (l1 + 1) ** 2]
             b = x2[:, l2 * l2 : (l2 + 1) ** 2]
             outer = (a.unsqueeze(-1) * b.unsqueeze(-2)).flatten(-2)
             block = getattr(self, f"block_{l1}_{l2}").to(x1.dtype)
-            out[:, first:last] += outer @ block
-        return out.view(*batch, -1)
+            halves[half][:, first:last] += outer @ block
+        parts, starts = [], [0, 0]
+        for l3 in range(self.lmax_out + 1):
+            h, d = l3 % 2, 2 * l3 + 1
+            parts.append(halves[h][:, starts[h] : starts[h] + d])
+            starts[h] += d
+        return torch.cat(parts, -1).view(*batch, -1)
 
     def extra_repr(self) -> str:
         return f"lmax1={self.lmax1}, lmax2={self.lmax2}, lmax_out={self.lmax_out}"

@@ -117,16 +117,20 @@ class SphericalGrid(ExactTables):
             persistent=False,
         )
 
-    def _to_orders(self, x: Tensor, lmax: int) -> Tensor:
-        """``(..., (lmax+1)^2)`` -> ``(..., 2 self.lmax + 1, lmax + 1)``: order by degree,
-        zero where ``l < |m|``."""
-        L = self.lmax
-        cols = [F.pad(x[..., l * l : (l + 1) ** 2], (L - l, L - l)) for l in range(lmax + 1)]  # noqa: E741
+    @staticmethod
+    def _to_orders(x: Tensor, lmax: int) -> Tensor:
+        """``(..., (lmax+1)^2)`` -> ``(..., 2 lmax + 1, lmax + 1)``: order by degree, zero
+        where ``l < |m|``."""
+        cols = [F.pad(x[..., l * l : (l + 1) ** 2], (lmax - l, lmax - l)) for l in range(lmax + 1)]  # noqa: E741
         return torch.stack(cols, -1)
 
-    def _from_orders(self, c: Tensor, lmax: int) -> Tensor:
-        L = self.lmax
-        return torch.cat([c[..., L - l : L + l + 1, l] for l in range(lmax + 1)], -1)  # noqa: E741
+    @staticmethod
+    def _from_orders(c: Tensor, lmax: int) -> Tensor:
+        return torch.cat([c[..., lmax - l : lmax + l + 1, l] for l in range(lmax + 1)], -1)  # noqa: E741
+
+    def _orders(self, lmax: int) -> slice:
+        """The rows of the tables for orders ``|m| <= lmax``."""
+        return slice(self.lmax - lmax, self.lmax + lmax + 1)
 
     def to_grid(self, x: Tensor) -> Tensor:
         """Samples of ``sum_lm x_lm Y_lm`` on the grid.
@@ -144,10 +148,10 @@ class SphericalGrid(ExactTables):
         lmax = _degree_of(x.shape[-1], "to_grid")
         if lmax > self.lmax:
             raise ValueError(f"to_grid: degree {lmax} exceeds the grid's lmax {self.lmax}")
-        c = self._to_orders(x, lmax)  # (..., m, l)
-        legendre = self.legendre[:, : lmax + 1].to(x.dtype)
+        c = self._to_orders(x, lmax)  # (..., m, l), only the orders this degree has
+        legendre = self.legendre[self._orders(lmax), : lmax + 1].to(x.dtype)
         per_order = torch.einsum("...ml,mla->...am", c, legendre)
-        return per_order @ self.fourier.to(x.dtype)
+        return per_order @ self.fourier[self._orders(lmax)].to(x.dtype)
 
     def from_grid(self, f: Tensor, lmax: int | None = None) -> Tensor:
         """Coefficients up to ``lmax`` of sampled values, by quadrature.
@@ -172,8 +176,9 @@ class SphericalGrid(ExactTables):
                 f"from_grid: samples must be (..., {self.n_theta}, {self.n_phi}), "
                 f"got {tuple(f.shape)}"
             )
-        per_order = f @ self.fourier_weighted.to(f.dtype).t()  # (..., a, m)
-        legendre = self.legendre_weighted[:, : lmax + 1].to(f.dtype)
+        orders = self._orders(lmax)
+        per_order = f @ self.fourier_weighted[orders].to(f.dtype).t()  # (..., a, m)
+        legendre = self.legendre_weighted[orders, : lmax + 1].to(f.dtype)
         c = torch.einsum("...am,mla->...ml", per_order, legendre)
         return self._from_orders(c, lmax)
 

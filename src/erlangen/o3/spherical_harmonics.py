@@ -78,8 +78,8 @@ def _tables(lmax: int, normalization: str, dtype: torch.dtype, device: str) -> d
     rec_a, rec_b = [None], [None]
     for l in range(1, lmax + 1):  # noqa: E741
         m = torch.arange(l, dtype=torch.float64)
-        rec_a.append(((2 * l - 1) / (l - m)).to(dtype=dtype, device=device))
-        rec_b.append(((l + m - 1) / (l - m))[:-1].to(dtype=dtype, device=device))
+        rec_a.append(((2 * l - 1) / (l - m)).to(dtype=dtype, device=device).unsqueeze(-1))
+        rec_b.append(((l + m - 1) / (l - m))[:-1].to(dtype=dtype, device=device).unsqueeze(-1))
     # output k = l^2 + l + m reads P_l^{|m|} (offset l (l + 1) / 2 + |m|) and the azimuthal
     # factor at column lmax + m of [S_lmax .. S_1, C_0 .. C_lmax]
     p_index, c_index, scale = [], [], []
@@ -98,44 +98,49 @@ def _tables(lmax: int, normalization: str, dtype: torch.dtype, device: str) -> d
     return {
         "rec_a": rec_a,
         "rec_b": rec_b,
-        "p_index": torch.tensor(p_index, device=device),
-        "c_index": torch.tensor(c_index, device=device),
-        "scale": torch.tensor(scale, dtype=torch.float64).to(dtype=dtype, device=device),
+        "p_rows": p_index,
+        "c_rows": c_index,
+        "scale": torch.tensor(scale, dtype=torch.float64).to(dtype=dtype, device=device)[:, None],
     }
 
 
 def _all_degrees(lmax: int, v: Tensor, normalization: str, unit: bool) -> Tensor:
     """All ``Y_l`` for ``l <= lmax`` concatenated, ``(..., (lmax + 1)^2)``."""
     tables = _tables(lmax, normalization, v.dtype, str(v.device))
+    batch = v.shape[:-1]
+    v = v.reshape(-1, 3)
+    # component-major rows (k, N) throughout: stacking and concatenating whole rows is a
+    # plain copy, where narrow columns would be strided copies
     # e3nn's harmonics are the standard ones at (v_z, v_x, v_y): the polar axis is v_y
-    x, y, z = v[..., 2], v[..., 0], v[..., 1]
+    x, y, z = v[:, 2], v[:, 0], v[:, 1]
     # azimuthal factors C_m + i S_m = (x + i y)^m
     cos, sin = [torch.ones_like(x)], [torch.zeros_like(x)]
     for _ in range(lmax):
         c, s = cos[-1], sin[-1]
         cos.append(x * c - y * s)
         sin.append(x * s + y * c)
-    azimuthal = torch.stack(sin[:0:-1] + cos, -1)
+    azimuthal = torch.stack(sin[:0:-1] + cos)  # (2 lmax + 1, N): S_lmax .. S_1, C_0 .. C_lmax
     # P_l^m (m-th derivatives of Legendre polynomials, made homogeneous in (z, r)) for all
     # orders m <= l at once, degree by degree
-    zz = z.unsqueeze(-1)
-    r2 = None if unit else (x * x + y * y + z * z).unsqueeze(-1)
-    prev2, prev = None, torch.ones_like(zz)  # P_0^0
+    r2 = None if unit else x * x + y * y + z * z
+    prev2, prev = None, torch.ones_like(z).unsqueeze(0)  # P_0^0
     rows = [prev]
     for l in range(1, lmax + 1):  # noqa: E741
-        below = zz * prev * tables["rec_a"][l]  # m = 0 .. l - 1
+        below = z * prev * tables["rec_a"][l]  # m = 0 .. l - 1
         if l >= 2:
             lower = prev2 * tables["rec_b"][l]  # m = 0 .. l - 2
             if r2 is not None:
                 lower = lower * r2
-            below = below - F.pad(lower, (0, 1))
-        row = torch.cat([below, prev[..., -1:] * (2 * l - 1)], -1)  # P_l^l = (2l-1) P_{l-1}^{l-1}
+            below = torch.cat([below[:-1] - lower, below[-1:]])
+        row = torch.cat([below, prev[-1:] * (2 * l - 1)])  # P_l^l = (2l - 1) P_{l-1}^{l-1}
         rows.append(row)
         prev2, prev = prev, row
-    legendre = torch.cat(rows, -1)
-    p = legendre.index_select(-1, tables["p_index"])
-    c = azimuthal.index_select(-1, tables["c_index"])
-    return p * c * tables["scale"]
+    legendre = torch.cat(rows)
+    # rows picked by stacking views: one copy kernel (index_select over rows is slower here)
+    p = torch.stack([legendre[i] for i in tables["p_rows"]])
+    c = torch.stack([azimuthal[i] for i in tables["c_rows"]])
+    out = (p * c * tables["scale"]).t().contiguous()
+    return out.view(*batch, (lmax + 1) ** 2)
 
 
 def spherical_harmonics(
