@@ -85,9 +85,19 @@ def test_standard_order_without_e3nns_axes_fails():
 
 @pytest.mark.skipif(not _sphericart.available(), reason="sphericart-torch is not installed")
 @pytest.mark.parametrize("normalize", [True, False])
-def test_sphericart_path_agrees(normalize):
-    x = _vectors(2048)
+def test_sphericart_path_agrees_with_gradients(normalize):
+    ls = list(range(LMAX + 1))
+    x = _vectors(512).requires_grad_()
     for normalization in ("integral", "component", "norm"):
-        fast = spherical_harmonics(LMAX, x, normalize, normalization, backend="sphericart")
-        slow = spherical_harmonics(LMAX, x, normalize, normalization, backend="torch")
-        torch.testing.assert_close(fast, slow, atol=1e-10 * slow.abs().max(), rtol=0)
+        fast = spherical_harmonics(ls, x, normalize, normalization, backend="sphericart")
+        slow = spherical_harmonics(ls, x, normalize, normalization, backend="torch")
+        torch.testing.assert_close(fast, slow, atol=1e-10 * float(slow.abs().max()), rtol=0)
+    probe = torch.randn_like(fast)
+    (g_fast,) = torch.autograd.grad((fast * probe).sum(), x, create_graph=True)
+    (g_slow,) = torch.autograd.grad((slow * probe).sum(), x, create_graph=True)
+    torch.testing.assert_close(g_fast, g_slow, atol=1e-10 * float(g_slow.abs().max()), rtol=0)
+    (gg_fast,) = torch.autograd.grad(g_fast.pow(2).sum(), x)
+    (gg_slow,) = torch.autograd.grad(g_slow.pow(2).sum(), x)
+    torch.testing.assert_close(gg_fast, gg_slow, atol=1e-10 * float(gg_slow.abs().max()), rtol=0)
+    auto = spherical_harmonics(ls, x, normalize, normalization)  # auto: sphericart
+    torch.testing.assert_close(auto, fast)

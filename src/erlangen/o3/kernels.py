@@ -14,11 +14,11 @@ loops over output terms, never over paths. The first input leaves e3nn's layout 
 :class:`GenericKernel` handles everything else (any multiplicities, ``uvw``) path by path with
 ``einsum``.
 
-What was measured before choosing (docs/o3.md): slicing one wide product into the output terms
-instead of separate blocks (its backward writes a full-size zero gradient per slice: 1.7x
-slower), weights applied to the first input before the matmul (more memory traffic), edges in
-cache-sized chunks (slower with torch's fresh allocations per chunk), and a channel-last layout
-with broadcast weights (slower in eager).
+What was timed before choosing (docs/o3.md): one wide product sliced into the output terms
+(its backward writes a full-size zero gradient per slice), weights applied to the first input
+before the matmul (more memory traffic), edges in cache-sized chunks (slower with fresh
+allocations per chunk), and a channel-last layout with broadcast weights (slower in eager,
+faster compiled: used when compiling).
 """
 
 from __future__ import annotations
