@@ -134,9 +134,11 @@ def _all_degrees(lmax: int, v: Tensor, normalization: str, unit: bool) -> Tensor
         rows.append(row)
         prev2, prev = prev, row
     legendre = torch.cat(rows)
-    # rows picked by stacking views: one copy kernel (index_select over rows is slower here)
-    p = torch.stack([legendre[i] for i in tables["p_rows"]])
-    c = torch.stack([azimuthal[i] for i in tables["c_rows"]])
+    # rows picked from unbind() and stacked: one copy kernel each way (indexing single rows
+    # would give every pick a full-size zero gradient in the backward pass)
+    p_rows, c_rows = legendre.unbind(0), azimuthal.unbind(0)
+    p = torch.stack([p_rows[i] for i in tables["p_rows"]])
+    c = torch.stack([c_rows[i] for i in tables["c_rows"]])
     out = (p * c * tables["scale"]).t().contiguous()
     return out.view(*batch, (lmax + 1) ** 2)
 
