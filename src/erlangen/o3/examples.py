@@ -63,7 +63,7 @@ def _norm():
 
 
 @register_example(
-    "o3-linear", FAMILY, "equivariant linear 4x0e + 3x1o + 2x2e -> 2x0e + 5x1o + 1x2e"
+    "o3-linear", FAMILY, "equivariant linear 4x0e + 3x1o + 2x2e -> 2x0e + 5x1o + 1x2e + 1x3o"
 )
 def _linear():
     return Linear("4x0e + 3x1o + 2x2e", "2x0e + 5x1o + 1x2e + 1x3o")
