@@ -15,6 +15,7 @@ from .image import (
     rotate_images,
     transform_image,
 )
+from .irreps import IrrepsField
 from .points import PositionField
 from .vector import InvariantField, VectorField, act_on_channels, invariant
 
@@ -27,6 +28,7 @@ __all__ = [
     "GroupImageField",
     "ImageField",
     "InvariantField",
+    "IrrepsField",
     "NodeField",
     "PositionField",
     "VectorField",

@@ -11,6 +11,7 @@ from .base import (
 )
 from .basis import clear_cache, equivariant_basis, hom_dimension, project_to_equivariant
 from .finite import Cyclic, Dihedral, PlanarGroup, Symmetric
+from .irreps import Irrep, Irreps, MulIr
 from .lie import (
     O2,
     O3,
@@ -66,7 +67,10 @@ __all__ = [
     "FiniteGroup",
     "Group",
     "GroupElementError",
+    "Irrep",
+    "Irreps",
     "LieGroup",
+    "MulIr",
     "O2Irrep",
     "Orthogonal",
     "PlanarGroup",
