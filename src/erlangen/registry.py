@@ -23,6 +23,7 @@ FAMILIES: tuple[str, ...] = (
     "erlangen.grid",
     "erlangen.ga",
     "erlangen.graph",
+    "erlangen.o3",
 )
 
 

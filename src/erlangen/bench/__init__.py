@@ -31,6 +31,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "erlangen.bench.learned",
     "erlangen.bench.ga",
     "erlangen.bench.graph",
+    "erlangen.bench.o3",
 )
 
 

@@ -92,11 +92,10 @@ class EquivariantModule(nn.Module):
 
 
 def _first_floating_tensor(module: nn.Module) -> Tensor | None:
+    """The first floating parameter: the module's working dtype and device. Buffers do not
+    count (some layers keep exact float64 tables whatever they compute in)."""
     for tensor in module.parameters():
         if tensor.is_floating_point():
-            return tensor
-    for tensor in module.buffers():
-        if tensor is not None and tensor.is_floating_point():
             return tensor
     return None
 

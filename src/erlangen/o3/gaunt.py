@@ -145,7 +145,8 @@ class DenseProduct(ExactTables):
             h, d = l3 % 2, 2 * l3 + 1
             parts.append(halves[h][:, starts[h] : starts[h] + d])
             starts[h] += d
-        return torch.cat(parts, -1).view(*batch, -1)
+        out = torch.cat(parts, -1)
+        return out.view(*batch, out.shape[-1])  # an explicit width: safe for an empty batch
 
     def extra_repr(self) -> str:
         return f"lmax1={self.lmax1}, lmax2={self.lmax2}, lmax_out={self.lmax_out}"

@@ -177,7 +177,8 @@ class ChannelwiseKernel(ExactTables):
                 weights = weights.transpose(1, 2).reshape(n * C, 1, count)
                 coupled = coupled.view(n * C, count, d3)
                 parts.append(torch.bmm(weights, coupled).view(n, C * d3))
-        return torch.cat(parts, -1).view(*batch, -1)
+        out = torch.cat(parts, -1)
+        return out.view(*batch, out.shape[-1])  # an explicit width: safe for an empty batch
 
 
 class GenericKernel(ExactTables):

@@ -192,7 +192,8 @@ class RadialSpline(_RadialModule):
             / 6.0
         )
         rows = i.long().unsqueeze(-1) + torch.arange(-1, 3, device=r.device)  # (..., 4)
-        coeffs = self.coefficients.to(r.dtype)[rows.reshape(-1)].view(*rows.shape, -1)
+        table = self.coefficients.to(r.dtype)
+        coeffs = table[rows.reshape(-1)].view(*rows.shape, table.shape[-1])
         out = (w.unsqueeze(-1) * coeffs).sum(-2)
         return out * self.cutoff(r) if self.cutoff is not None else out
 
