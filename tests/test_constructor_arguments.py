@@ -15,6 +15,15 @@ from erlangen.ga import (
     GeometricAttention,
     GeometricBilinear,
 )
+from erlangen.graph import (
+    EGNN,
+    GNN,
+    EGNNLayer,
+    FrameAveraging,
+    GNNLayer,
+    GraphTransformer,
+    LinearDynamics,
+)
 from erlangen.grid import (
     GCNN,
     LGCNN,
@@ -28,8 +37,23 @@ from erlangen.grid import (
     LearnedGroupConv2d,
     LiftingConv2d,
 )
-from erlangen.groups import Cyclic, regular
+from erlangen.groups import Cyclic, direct_sum, regular
 from erlangen.nn import EquivariantLinear
+from erlangen.o3 import (
+    BesselBasis,
+    Convolution,
+    DenseProduct,
+    GaussianBasis,
+    GridMixing,
+    GridProduct,
+    Irreps,
+    IrrepsLayerNorm,
+    PolynomialCutoff,
+    RadialMLP,
+    RadialSpline,
+    SphericalGrid,
+    SphericalHarmonics,
+)
 
 #: values a user might pass by mistake where a count is expected
 ODD = st.one_of(
@@ -62,6 +86,28 @@ BUILDERS = {
     "EquiLayerNorm": lambda a, b, c, g: EquiLayerNorm(a, b, eps=c),
     "GeometricAttention": lambda a, b, c, g: GeometricAttention(a, heads=b, head_s=c),
     "GATr": lambda a, b, c, g: GATr(1, 1, hidden_mv=a, heads=b, blocks=c),
+    "EGNNLayer": lambda a, b, c, g: EGNNLayer(a, b, hidden=c, residual=False),
+    "EGNN": lambda a, b, c, g: EGNN(a, b, hidden=c, layers=2),
+    "GNNLayer": lambda a, b, c, g: GNNLayer(a, b, edge_dim=c, residual=False),
+    "GNN": lambda a, b, c, g: GNN(a, b, layers=c),
+    "GraphTransformer": lambda a, b, c, g: GraphTransformer(a, b, heads=c, hidden=8, layers=1),
+    "LinearDynamics": lambda a, b, c, g: LinearDynamics(a, nodes=b),
+    "FrameAveraging": lambda a, b, c, g: FrameAveraging(
+        GNN(4, 3, hidden=4, layers=1), in_channels=a, out_channels=b, nodes=c
+    ),
+    "BesselBasis": lambda a, b, c, g: BesselBasis(a, b),
+    "GaussianBasis": lambda a, b, c, g: GaussianBasis(a, b, c),
+    "PolynomialCutoff": lambda a, b, c, g: PolynomialCutoff(a, b),
+    "RadialMLP": lambda a, b, c, g: RadialMLP(a, 5.0, b),
+    "RadialSpline": lambda a, b, c, g: RadialSpline(a, 5.0, b),
+    "SphericalHarmonics": lambda a, b, c, g: SphericalHarmonics(a),
+    "SphericalGrid": lambda a, b, c, g: SphericalGrid(a),
+    "GridProduct": lambda a, b, c, g: GridProduct(a, b, c),
+    "DenseProduct": lambda a, b, c, g: DenseProduct(a, b, c),
+    "Irreps": lambda a, b, c, g: Irreps(a),
+    "IrrepsLayerNorm": lambda a, b, c, g: IrrepsLayerNorm("4x0e+2x1o", eps=a),
+    "Convolution": lambda a, b, c, g: Convolution("4x0e", "4x0e+4x1o", lmax_sh=a, num_basis=b),
+    "GridMixing": lambda a, b, c, g: GridMixing("4x0e+4x1o", hidden=a),
 }
 
 
@@ -93,3 +139,13 @@ def test_messages_name_the_argument():
         GeometricAttention(4, heads=0)
     with pytest.raises(ValueError, match="GATr: heads must be an integer >= 1, got 0"):
         GATr(1, 1, heads=0)
+    with pytest.raises(ValueError, match="EGNNLayer: in_channels must be an integer >= 1, got 0"):
+        EGNNLayer(0)
+    with pytest.raises(TypeError, match=r"GNN: layers must be an integer >= 1, got float 2\.5"):
+        GNN(3, 1, layers=2.5)
+    with pytest.raises(ValueError, match=r"GraphTransformer: hidden \(10\) must be a multiple"):
+        GraphTransformer(3, 1, hidden=10, heads=4)
+    with pytest.raises(ValueError, match="lmax must be an integer >= 0, got -1"):
+        Convolution("4x0e", "4x0e+4x1o", lmax_sh=-1)
+    with pytest.raises(TypeError, match="a direct sum takes representations, got int"):
+        direct_sum(regular(Cyclic(4)), 1)

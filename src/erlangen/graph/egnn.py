@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..nn import EquivariantModule
+from ..nn import EquivariantModule, arguments
 from . import types as T
 from .functional import counts, scatter_sum
 from .messages import check_graph_inputs, mlp, pair_linear
@@ -91,8 +91,14 @@ class EGNNLayer(EquivariantModule):
         nodes: int = T.NODES,
     ):
         super().__init__()
+        owner = type(self).__name__
+        in_channels = arguments.count(in_channels, "in_channels", owner)
         out_channels = in_channels if out_channels is None else out_channels
         hidden = in_channels if hidden is None else hidden
+        out_channels = arguments.count(out_channels, "out_channels", owner)
+        hidden = arguments.count(hidden, "hidden", owner)
+        edge_dim = arguments.count(edge_dim, "edge_dim", owner, minimum=0)
+        nodes = arguments.count(nodes, "nodes", owner)
         for name, value in (("aggregation", aggregation), ("coord_aggregation", coord_aggregation)):
             if value not in AGGREGATIONS:
                 raise ValueError(f"{name} must be 'sum' or 'mean', got {value!r}")
@@ -113,6 +119,9 @@ class EGNNLayer(EquivariantModule):
         edge_hidden = hidden if edge_hidden is None else edge_hidden
         coord_hidden = hidden if coord_hidden is None else coord_hidden
         node_hidden = hidden if node_hidden is None else node_hidden
+        arguments.counts(
+            owner, edge_hidden=edge_hidden, coord_hidden=coord_hidden, node_hidden=node_hidden
+        )
         self.edge_mlp = mlp([2 * in_channels + 1 + edge_dim, edge_hidden, hidden], act, True)
         self.node_mlp = mlp([in_channels + hidden, node_hidden, out_channels], act)
         self.attention_gate = nn.Linear(hidden, 1) if attention else None

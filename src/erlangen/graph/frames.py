@@ -24,7 +24,7 @@ import warnings
 import torch
 from torch import Tensor, nn
 
-from ..nn import EquivariantModule
+from ..nn import EquivariantModule, arguments
 from . import types as T
 from .functional import batch_or_zeros, num_graphs, scatter_mean, scatter_sum
 from .gnn import READOUTS
@@ -162,6 +162,9 @@ class FrameAveraging(EquivariantModule):
         nodes: int = T.NODES,
     ):
         super().__init__()
+        owner = type(self).__name__
+        arguments.counts(owner, in_channels=in_channels, out_channels=out_channels, nodes=nodes)
+        arguments.count(edge_dim, "edge_dim", owner, minimum=0)
         G = T.point_cloud_group(nodes, group)
         if readout not in READOUTS:
             raise ValueError(f"readout must be 'node' or 'graph', got {readout!r}")

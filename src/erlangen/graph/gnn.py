@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..groups import Symmetric
-from ..nn import EquivariantModule
+from ..nn import EquivariantModule, arguments
 from . import types as T
 from .egnn import AGGREGATIONS
 from .functional import num_graphs, pool, scatter_mean, scatter_sum
@@ -51,8 +51,12 @@ class GNNLayer(EquivariantModule):
         nodes: int = T.NODES,
     ):
         super().__init__()
+        owner = type(self).__name__
+        in_channels = arguments.count(in_channels, "in_channels", owner)
         out_channels = in_channels if out_channels is None else out_channels
         hidden = in_channels if hidden is None else hidden
+        arguments.counts(owner, out_channels=out_channels, hidden=hidden, nodes=nodes)
+        arguments.count(edge_dim, "edge_dim", owner, minimum=0)
         if aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be 'sum' or 'mean', got {aggregation!r}")
         if residual and out_channels != in_channels:
@@ -116,6 +120,16 @@ class GNN(EquivariantModule):
         nodes: int = T.NODES,
     ):
         super().__init__()
+        owner = type(self).__name__
+        arguments.counts(
+            owner,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            hidden=hidden,
+            layers=layers,
+            nodes=nodes,
+        )
+        arguments.count(edge_dim, "edge_dim", owner, minimum=0)
         if readout not in READOUTS:
             raise ValueError(f"readout must be 'node' or 'graph', got {readout!r}")
         self.in_channels, self.out_channels, self.edge_dim = in_channels, out_channels, edge_dim

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..nn import EquivariantModule
+from ..nn import EquivariantModule, arguments
 from . import types as T
 from .egnn import EGNNLayer
 from .functional import batch_or_zeros, num_graphs, pool, scatter_mean
@@ -89,6 +89,16 @@ class EGNN(EquivariantModule):
         nodes: int = T.NODES,
     ):
         super().__init__()
+        owner = type(self).__name__
+        arguments.counts(
+            owner,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            hidden=hidden,
+            layers=layers,
+            nodes=nodes,
+        )
+        arguments.count(edge_dim, "edge_dim", owner, minimum=0)
         G = T.point_cloud_group(nodes, space)
         self.out_type = read_out_types(G, readout, output, out_channels)
         moves = output != "invariant"
@@ -174,6 +184,7 @@ class LinearDynamics(EquivariantModule):
 
     def __init__(self, in_channels: int = 1, space: str = "E3", nodes: int = T.NODES):
         super().__init__()
+        arguments.counts(type(self).__name__, in_channels=in_channels, nodes=nodes)
         self.in_channels = in_channels
         self.step = nn.Parameter(torch.tensor(1.0))
         G = T.point_cloud_group(nodes, space)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..groups import Symmetric
-from ..nn import EquivariantModule
+from ..nn import EquivariantModule, arguments
 from . import types as T
 from .functional import from_dense_batch, num_graphs, pool, to_dense_batch
 from .gnn import READOUTS
@@ -51,6 +51,19 @@ class GraphTransformer(EquivariantModule):
         nodes: int = T.NODES,
     ):
         super().__init__()
+        owner = type(self).__name__
+        arguments.counts(
+            owner,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            hidden=hidden,
+            layers=layers,
+            heads=heads,
+            nodes=nodes,
+        )
+        arguments.count(edge_dim, "edge_dim", owner, minimum=0)
+        if hidden % heads:
+            raise ValueError(f"{owner}: hidden ({hidden}) must be a multiple of heads ({heads})")
         if readout not in READOUTS:
             raise ValueError(f"readout must be 'node' or 'graph', got {readout!r}")
         self.in_channels, self.out_channels = in_channels, out_channels

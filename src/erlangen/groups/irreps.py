@@ -198,6 +198,8 @@ class Irreps(Representation):
         of a polar vector (``p = -1``; ``p = +1`` for an axial one: all even)."""
         if p not in (1, -1):
             raise ValueError(f"p must be +1 or -1, got {p!r}")
+        if isinstance(lmax, bool) or not isinstance(lmax, int) or lmax < 0:
+            raise ValueError(f"lmax must be an integer >= 0, got {lmax!r}")
         return cls([(1, (l, p**l)) for l in range(lmax + 1)])  # noqa: E741
 
     # ----------------------------------------------------------------- sequence behaviour

@@ -93,6 +93,8 @@ class Representation(ABC):
         return False
 
     def __add__(self, other: Representation) -> DirectSum:
+        if not isinstance(other, Representation):
+            return NotImplemented
         return direct_sum(self, other)
 
     def __rmul__(self, multiplicity: int) -> DirectSum:
@@ -355,6 +357,9 @@ class DirectSum(Representation):
     def __init__(self, reps: Sequence[Representation]):
         if len(reps) == 0:
             raise ValueError("a direct sum needs at least one representation")
+        for r in reps:
+            if not isinstance(r, Representation):
+                raise TypeError(f"a direct sum takes representations, got {type(r).__name__} {r!r}")
         flat = [c for r in reps for c in r.components()]
         group = _same_group(flat)
         self.reps = flat

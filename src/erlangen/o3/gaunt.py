@@ -78,8 +78,9 @@ class GridProduct(ExactTables):
 
     def __init__(self, lmax1: int, lmax2: int, lmax_out: int | None = None):
         super().__init__()
+        _check_degrees(lmax1=lmax1, lmax2=lmax2)
         lmax_out = lmax1 + lmax2 if lmax_out is None else lmax_out
-        _check_degrees(lmax1=lmax1, lmax2=lmax2, lmax_out=lmax_out)
+        _check_degrees(lmax_out=lmax_out)
         self.lmax1, self.lmax2, self.lmax_out = lmax1, lmax2, lmax_out
         top = max(lmax1, lmax2, lmax_out)
         self.grid = SphericalGrid(top, exact_resolution(lmax1 + lmax2 + lmax_out))
@@ -105,8 +106,9 @@ class DenseProduct(ExactTables):
 
     def __init__(self, lmax1: int, lmax2: int, lmax_out: int | None = None):
         super().__init__()
+        _check_degrees(lmax1=lmax1, lmax2=lmax2)
         lmax_out = lmax1 + lmax2 if lmax_out is None else lmax_out
-        _check_degrees(lmax1=lmax1, lmax2=lmax2, lmax_out=lmax_out)
+        _check_degrees(lmax_out=lmax_out)
         self.lmax1, self.lmax2, self.lmax_out = lmax1, lmax2, lmax_out
         # offsets of degree l3 inside its half (even or odd degrees)
         offset, sizes = {}, [0, 0]
