@@ -1,0 +1,289 @@
+"""The GA layers' arithmetic as few, large operations: stateless functions on plain tensors in
+the *kernel layout*, with constant tables built once per device and dtype.
+
+Kernel layout
+-------------
+Multivectors are ``(16, tokens, channels)``: component-major, so that every equivariant linear
+map is one batched GEMM over components (no transposes), and the components are in the
+*kernel order*: the 8 blades without e0, then their e0 partners in the same order::
+
+    kernel index  0  1   2   3   4    5    6    7     | 8   9    10   11   12    13    14    15
+    blade         1  e1  e2  e3  e12  e13  e23  e123  | e0  e01  e02  e03  e012  e013  e023  e0123
+
+so that ``e0 * (component m) = component m + 8`` for ``m < 8`` (``e0 e_A = e_{0A}`` without a
+sign when ``A`` has no 0), and the inner product, which ignores e0, reads the first half.
+Auxiliary scalars are ``(tokens, channels)``. The layers (:mod:`erlangen.ga.layers`) convert
+once at their public entry (:func:`to_kernel_layout`) and back at the exit
+(:func:`from_kernel_layout`); a network of layers converts once in all.
+
+Every function here computes exactly what :mod:`erlangen.ga.algebra` defines (the tests
+compare them on random inputs in float64); only the grouping of the arithmetic differs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import algebra as ga
+
+
+def _kernel_order() -> tuple[int, ...]:
+    """Reference indices of the kernel order: blades without e0, then ``e0`` times each."""
+    plain = [b for b in ga.BLADES if 0 not in b]
+    return tuple(ga.BLADES.index(b) for b in plain) + tuple(ga.BLADES.index((0, *b)) for b in plain)
+
+
+#: ``KERNEL_ORDER[m]`` is the reference index of kernel component ``m``
+KERNEL_ORDER: tuple[int, ...] = _kernel_order()
+#: ``REFERENCE_ORDER[i]`` is the kernel index of reference component ``i``
+REFERENCE_ORDER: tuple[int, ...] = tuple(KERNEL_ORDER.index(i) for i in range(ga.DIM))
+#: grade of each kernel component
+KERNEL_GRADES: tuple[int, ...] = tuple(ga.GRADES[i] for i in KERNEL_ORDER)
+#: kernel indices of the scalar, of e123 (the weight of a point) and of e012, e013, e023
+#: (a point's coordinates, up to order and sign)
+K_SCALAR, K_E123 = REFERENCE_ORDER[ga.SCALAR], REFERENCE_ORDER[ga.E123]
+K_TRIVECTOR_E0 = tuple(
+    REFERENCE_ORDER[ga.BLADES.index(b)] for b in ((0, 1, 2), (0, 1, 3), (0, 2, 3))
+)
+#: the first half of the kernel order has no e0: what the inner product sees
+HALF = 8
+
+#: ``EquiLinear`` weight index of each of the 16 grade maps (``<x>_k``: index k) and of the 8 e0
+#: maps from component ``m`` into ``m + 8`` (``e0 <x>_k``: index 5 + k)
+LINEAR_WEIGHT_INDEX: tuple[int, ...] = KERNEL_GRADES + tuple(5 + g for g in KERNEL_GRADES[:HALF])
+
+if K_TRIVECTOR_E0 != (12, 13, 14) or K_E123 != 7 or K_SCALAR != 0:  # pragma: no cover
+    raise AssertionError(f"unexpected kernel order {KERNEL_ORDER}")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Constants of the kernels on one device (index tensors) and dtype (product tables)."""
+
+    to_kernel: Tensor  # (16,) long: reference index of each kernel component
+    to_reference: Tensor  # (16,) long
+    linear_index: Tensor  # (24,) long: LINEAR_WEIGHT_INDEX
+    scalar_index: Tensor  # (1,) long: [0]
+    products: Tensor  # (2, 16, 256): geometric product, join; out[k] = T[k, 16 i + j] x_i y_j
+
+
+_TABLES: dict[tuple[torch.device, torch.dtype], Tables] = {}
+
+
+def _product_tables(dtype: torch.dtype, device: torch.device) -> Tensor:
+    basis = torch.eye(ga.DIM, dtype=torch.float64)
+    # reference tables: gp[i, j] = e_i e_j, join[i, j] = e_i v e_j (16 components each)
+    gp = ga.geometric_product(basis[:, None, :], basis[None, :, :])
+    join = ga.join(basis[:, None, :], basis[None, :, :])
+    order = torch.tensor(KERNEL_ORDER)
+    out = []
+    for table in (gp, join):
+        t = table[order][:, order][..., order]  # (i, j, k) in the kernel order
+        out.append(t.permute(2, 0, 1).reshape(ga.DIM, ga.DIM * ga.DIM))
+    return torch.stack(out).to(dtype=dtype, device=device)
+
+
+def tables(device: torch.device, dtype: torch.dtype) -> Tables:
+    """The kernels' constant tables for ``device`` and ``dtype``, built on first use."""
+    key = (device, dtype)
+    cached = _TABLES.get(key)
+    if cached is None:
+
+        def long(values) -> Tensor:
+            return torch.tensor(values, dtype=torch.long, device=device)
+
+        cached = Tables(
+            to_kernel=long(KERNEL_ORDER),
+            to_reference=long(REFERENCE_ORDER),
+            linear_index=long(LINEAR_WEIGHT_INDEX),
+            scalar_index=long([K_SCALAR]),
+            products=_product_tables(dtype, device),
+        )
+        _TABLES[key] = cached
+    return cached
+
+
+# --------------------------------------------------------------------- layout
+def to_kernel_layout(x: Tensor) -> Tensor:
+    """``(..., channels, 16)`` in the reference order -> ``(16, tokens, channels)`` in the
+    kernel order, ``tokens`` the product of the leading axes. One gather (a copy)."""
+    t = tables(x.device, x.dtype)
+    flat = x.reshape(-1, x.shape[-2], ga.DIM)
+    return flat.permute(2, 0, 1).index_select(0, t.to_kernel)
+
+
+def from_kernel_layout(x: Tensor, lead: tuple[int, ...]) -> Tensor:
+    """``(16, tokens, channels)`` -> ``(*lead, channels, 16)`` in the reference order (a
+    permuted view of one gather: feeding it to :func:`to_kernel_layout` costs one copy)."""
+    t = tables(x.device, x.dtype)
+    out = x.index_select(0, t.to_reference).permute(1, 2, 0)
+    return out.reshape(*lead, *out.shape[1:])
+
+
+# --------------------------------------------------------------------- linear maps
+def equi_linear(
+    x: Tensor,
+    s: Tensor | None,
+    weight: Tensor,
+    s_to_mv: Tensor | None = None,
+    mv_to_s: Tensor | None = None,
+    s_to_s: Tensor | None = None,
+    bias: Tensor | None = None,
+    bias_s: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """The Pin(3,0,1)-equivariant linear map of :class:`~erlangen.ga.layers.EquiLinear`.
+
+    Parameters
+    ----------
+    x : Tensor
+        ``(16, tokens, in)``, kernel layout.
+    s : Tensor or None
+        ``(tokens, in_s)``.
+    weight : Tensor
+        ``(out, in, 9)``: the 5 grade projections, then ``e0 <x>_k`` for k = 0..3.
+    s_to_mv, mv_to_s, s_to_s, bias, bias_s : Tensor, optional
+        ``(out, in_s)``, ``(out_s, in)``, ``(out_s, in_s)``, ``(out,)``, ``(out_s,)``.
+
+    Returns
+    -------
+    tuple
+        ``(16, tokens, out)`` and ``(tokens, out_s)`` (None without ``mv_to_s``).
+
+    Notes
+    -----
+    Two batched GEMMs over components: one per component with the weight of its grade, and
+    one from the 8 components without e0 into their e0 partners: ``24 * in * out``
+    multiply-adds per token, against ``256 * in * out`` for the dense ``(16 out, 16 in)``
+    matrix. The weights are gathered per component in one indexing operation.
+    """
+    t = tables(x.device, x.dtype)
+    w = weight.permute(2, 1, 0).index_select(0, t.linear_index)  # (24, in, out)
+    # split, not slicing twice: its backward concatenates, where two slices would each
+    # scatter into a zero tensor of the full size
+    lo, hi = x.split(HALF)
+    y = torch.cat(
+        [
+            torch.bmm(lo, w[:HALF]),
+            torch.baddbmm(torch.bmm(lo, w[2 * HALF :]), hi, w[HALF : 2 * HALF]),
+        ]
+    )
+    if s_to_mv is not None or bias is not None:
+        if s_to_mv is None:
+            y0 = bias.expand(y.shape[1], -1)
+        elif bias is None:
+            y0 = s @ s_to_mv.t()
+        else:
+            y0 = torch.addmm(bias, s, s_to_mv.t())
+        # in place on the whole tensor (not on a view of it): nothing in the graph needs the
+        # GEMMs' output, and a view would cost a copy of the gradient in the backward pass
+        y.index_add_(0, t.scalar_index, y0.to(y.dtype).unsqueeze(0))  # autocast: y may be lower
+    out_s = None
+    if mv_to_s is not None:
+        x0 = lo[K_SCALAR]
+        out_s = torch.addmm(bias_s, x0, mv_to_s.t()) if bias_s is not None else x0 @ mv_to_s.t()
+        if s_to_s is not None:
+            out_s = torch.addmm(out_s, s, s_to_s.t())  # not in place: autocast skips those
+    return y, out_s
+
+
+# --------------------------------------------------------------------- products
+def _table_product(table: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """``out[k] = sum_ij table[k, 16 i + j] a[i] b[j]``: ``(16, 256)``, ``(16, *m)``, ``(16, *m)``
+    -> ``(16, *m)``, as the outer product and one GEMM."""
+    outer = a.unsqueeze(1) * b.unsqueeze(0)  # (16, 16, *m)
+    return (table @ outer.reshape(ga.DIM * ga.DIM, a[0].numel())).view(a.shape)
+
+
+class _TableProduct(torch.autograd.Function):
+    """:func:`_table_product` with a backward pass of the same form: ``grad_a = T_a @ (g outer
+    b)`` and ``grad_b = T_b @ (g outer a)``, with the table's axes permuted. Autograd's own
+    backward of the outer product and GEMM would write the ``(256, m)`` gradient of the outer
+    product and reduce it twice over strided axes: about twice the memory traffic."""
+
+    @staticmethod
+    def forward(ctx, table: Tensor, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(table, a, b)
+        return _table_product(table, a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        table, a, b = ctx.saved_tensors
+        t = table.view(ga.DIM, ga.DIM, ga.DIM)  # (k, i, j)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[1]:  # grad_a[i] = sum_kj T[k, i, j] g[k] b[j]
+            t_a = t.permute(1, 0, 2).reshape(ga.DIM, ga.DIM * ga.DIM)
+            grad_a = _table_product(t_a, grad, b)
+        if ctx.needs_input_grad[2]:  # grad_b[j] = sum_ki T[k, i, j] g[k] a[i]
+            t_b = t.permute(2, 0, 1).reshape(ga.DIM, ga.DIM * ga.DIM)
+            grad_b = _table_product(t_b, grad, a)
+        return None, grad_a, grad_b
+
+
+def bilinear_products(projected: Tensor, reference_e123: Tensor) -> Tensor:
+    """The geometric products and equivariant joins of :class:`~erlangen.ga.layers.
+    GeometricBilinear`, each one GEMM against its table.
+
+    Parameters
+    ----------
+    projected : Tensor
+        ``(16, tokens, 4 h)``, kernel layout: the channel blocks ``l_gp, r_gp, l_join, r_join``
+        of ``h`` channels each.
+    reference_e123 : Tensor
+        ``(tokens,)``: the join is multiplied by it (see :func:`erlangen.ga.algebra.join`).
+
+    Returns
+    -------
+    Tensor
+        ``(16, tokens, 2 h)``: ``gp(l_gp, r_gp)`` then ``join(l_join, r_join) * reference``.
+
+    Notes
+    -----
+    Each product is ``T @ (l outer r)`` with a ``(16, 256)`` table: 4096 multiply-adds per
+    pair where the geometric product has 192 non-zero terms, but one large GEMM instead of
+    hundreds of small operations; the outer product (16x the inputs) is the memory cost, in
+    the forward and (twice) in the backward pass.
+    """
+    tab = tables(projected.device, projected.dtype).products
+    lg, rg, lj, rj = projected.chunk(4, dim=-1)
+    lj = lj * reference_e123.unsqueeze(-1)
+    gp = _TableProduct.apply(tab[0], lg, rg)
+    join = _TableProduct.apply(tab[1], lj, rj)
+    return torch.cat([gp, join], dim=-1)
+
+
+# --------------------------------------------------------------------- pointwise
+def layer_norm(x: Tensor, eps: float) -> Tensor:
+    """``x / sqrt(max(mean over channels of <x, x>, eps))`` per token; ``(16, tokens, c)``."""
+    c = x.shape[-1]
+    rms = torch.linalg.vector_norm(x[:HALF], dim=(0, 2)) * (1.0 / math.sqrt(c))
+    return x / rms.clamp_min(math.sqrt(eps)).unsqueeze(-1)
+
+
+def gated_gelu(x: Tensor) -> Tensor:
+    """``x * GELU(scalar component of x)`` per channel (tanh approximation); ``(16, tokens,
+    c)``."""
+    return x * F.gelu(x[K_SCALAR], approximate="tanh")
+
+
+# --------------------------------------------------------------------- attention features
+def attention_features(x: Tensor, query: bool) -> Tensor:
+    """Per channel, the 8 inner-product components and 5 distance features: ``(13, tokens,
+    c)``.
+
+    With ``w`` the e123 component and ``c`` the coordinates (e012, e013, e023: the point's
+    coordinates up to order and sign, which cancel in the products below): queries
+    ``(w c, w^2, |c|^2)``, keys ``(2 w c, -|c|^2, -w^2)``, so that the feature dot product is
+    ``-|w_k c_q - w_q c_k|^2`` plus the inner product.
+    """
+    w = x[K_E123 : K_E123 + 1]
+    coords = x[K_TRIVECTOR_E0[0] : K_TRIVECTOR_E0[-1] + 1]
+    wc, w2 = w * coords, w * w
+    c2 = coords.square().sum(0, keepdim=True)
+    if query:
+        return torch.cat([x[:HALF], wc, w2, c2])
+    return torch.cat([x[:HALF], 2 * wc, -c2, -w2])
