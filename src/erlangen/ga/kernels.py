@@ -156,11 +156,31 @@ def equi_linear(
 
     Notes
     -----
-    Two batched GEMMs over components: one per component with the weight of its grade, and
-    one from the 8 components without e0 into their e0 partners: ``24 * in * out``
+    Batched GEMMs over components: one per component with the weight of its grade, and one
+    from the 8 components without e0 into their e0 partners: ``24 * in * out``
     multiply-adds per token, against ``256 * in * out`` for the dense ``(16 out, 16 in)``
-    matrix. The weights are gathered per component in one indexing operation.
+    matrix. The weights are gathered per component in one indexing operation. Forward and
+    backward are written out by hand (:class:`_EquiLinear`: one autograd node, outputs
+    written in place); under ``torch.compile`` or autocast the same arithmetic runs as
+    ordinary differentiable operations (:func:`equi_linear_composite`).
     """
+    if torch.compiler.is_compiling() or torch.is_autocast_enabled(x.device.type):
+        return equi_linear_composite(x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s)
+    index = tables(x.device, x.dtype).linear_index
+    return _EquiLinear.apply(x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s, index)
+
+
+def equi_linear_composite(
+    x: Tensor,
+    s: Tensor | None,
+    weight: Tensor,
+    s_to_mv: Tensor | None = None,
+    mv_to_s: Tensor | None = None,
+    s_to_s: Tensor | None = None,
+    bias: Tensor | None = None,
+    bias_s: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """:func:`equi_linear` as differentiable operations (any order of derivatives)."""
     t = tables(x.device, x.dtype)
     w = weight.permute(2, 1, 0).index_select(0, t.linear_index)  # (24, in, out)
     # split, not slicing twice: its backward concatenates, where two slices would each
@@ -191,19 +211,107 @@ def equi_linear(
     return y, out_s
 
 
+class _EquiLinear(torch.autograd.Function):
+    """:func:`equi_linear` with a hand-written backward: every output written in place by
+    GEMMs, no intermediate autograd nodes (first derivatives only)."""
+
+    @staticmethod
+    def forward(ctx, x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s, index):
+        w = weight.permute(2, 1, 0).index_select(0, index)  # (24, in, out)
+        lo, hi = x[:HALF], x[HALF:]
+        y = x.new_empty(ga.DIM, x.shape[1], weight.shape[0])
+        torch.bmm(lo, w[:HALF], out=y[:HALF])
+        torch.bmm(lo, w[2 * HALF :], out=y[HALF:])
+        y[HALF:].baddbmm_(hi, w[HALF : 2 * HALF])
+        if s_to_mv is not None:
+            y[K_SCALAR].addmm_(s, s_to_mv.t())
+        if bias is not None:
+            y[K_SCALAR].add_(bias)
+        out_s = None
+        if mv_to_s is not None:
+            x0 = lo[K_SCALAR]
+            out_s = torch.addmm(bias_s, x0, mv_to_s.t()) if bias_s is not None else x0 @ mv_to_s.t()
+            if s_to_s is not None:
+                out_s.addmm_(s, s_to_s.t())
+        ctx.save_for_backward(x, s, w, s_to_mv, mv_to_s, s_to_s)
+        ctx.index, ctx.shape = index, weight.shape
+        return y, out_s
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gy, gs):
+        x, s, w, s_to_mv, mv_to_s, s_to_s = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        lo, gy0 = x[:HALF], gy[K_SCALAR]
+        gx = gs_in = gw = g_s_to_mv = g_mv_to_s = g_s_to_s = g_bias = g_bias_s = None
+        if need[0]:
+            gx = torch.bmm(gy, w[: 2 * HALF].transpose(1, 2))
+            gx[:HALF].baddbmm_(gy[HALF:], w[2 * HALF :].transpose(1, 2))
+            if gs is not None and mv_to_s is not None:
+                gx[K_SCALAR].addmm_(gs, mv_to_s)
+        if need[2]:
+            gw_all = x.new_empty(w.shape)
+            torch.bmm(x.transpose(1, 2), gy, out=gw_all[: 2 * HALF])
+            torch.bmm(lo.transpose(1, 2), gy[HALF:], out=gw_all[2 * HALF :])
+            out, inp, maps = ctx.shape
+            gw = x.new_zeros(maps, inp, out).index_add_(0, ctx.index, gw_all).permute(2, 1, 0)
+        if need[1] and s is not None:
+            gs_in = gy0 @ s_to_mv if s_to_mv is not None else torch.zeros_like(s)
+            if gs is not None and s_to_s is not None:
+                gs_in.addmm_(gs, s_to_s)
+        if need[3]:
+            g_s_to_mv = gy0.t() @ s
+        if need[6]:
+            g_bias = gy0.sum(0)
+        if gs is not None:
+            if need[4]:
+                g_mv_to_s = gs.t() @ lo[K_SCALAR]
+            if need[5]:
+                g_s_to_s = gs.t() @ s
+            if need[7]:
+                g_bias_s = gs.sum(0)
+        return gx, gs_in, gw, g_s_to_mv, g_mv_to_s, g_s_to_s, g_bias, g_bias_s, None
+
+
 # --------------------------------------------------------------------- products
+#: multivector pairs per tile of :func:`_table_product`: the tile's outer products (256 floats
+#: per pair, 1 MB in float32) stay in the cache between the multiply and the GEMM
+TILE_PAIRS = 1024
+
+
 def _table_product(table: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """``out[k] = sum_ij table[k, 16 i + j] a[i] b[j]``: ``(16, 256)``, ``(16, *m)``, ``(16, *m)``
-    -> ``(16, *m)``, as the outer product and one GEMM."""
-    outer = a.unsqueeze(1) * b.unsqueeze(0)  # (16, 16, *m)
-    return (table @ outer.reshape(ga.DIM * ga.DIM, a[0].numel())).view(a.shape)
+    """``out[k] = sum_ij table[k, 16 i + j] a[i] b[j]``: ``(16, 256)``, ``(16, n, c)``,
+    ``(16, n, c)`` -> ``(16, n, c)``.
+
+    The outer products of a tile of tokens go into one reused buffer and one GEMM writes the
+    tile's outputs in place: the ``(256, n c)`` outer products of all pairs at once would be
+    16x the size of the inputs, and writing and reading them back from memory (and faulting
+    in fresh pages for them) cost several times the arithmetic. Under ``torch.compile`` it is
+    the plain outer product and GEMM, which the compiler fuses.
+    """
+    n, c = a.shape[1], a.shape[2]
+    if torch.compiler.is_compiling():
+        outer = a.unsqueeze(1) * b.unsqueeze(0)
+        return (table @ outer.reshape(ga.DIM * ga.DIM, n * c)).view(ga.DIM, n, c)
+    # contiguous tiles: the multiply then runs over one long inner axis (twice as fast)
+    a, b = a.contiguous(), b.contiguous()
+    out = torch.empty(ga.DIM, n, c, dtype=a.dtype, device=a.device)
+    tile = max(1, TILE_PAIRS // max(c, 1))
+    buffer = torch.empty(ga.DIM * ga.DIM * min(tile, n) * c, dtype=a.dtype, device=a.device)
+    for start in range(0, n, tile):
+        stop = min(n, start + tile)
+        m = (stop - start) * c
+        outer = buffer[: ga.DIM * ga.DIM * m].view(ga.DIM, ga.DIM, stop - start, c)
+        torch.mul(a[:, start:stop].unsqueeze(1), b[:, start:stop].unsqueeze(0), out=outer)
+        torch.mm(table, outer.view(ga.DIM * ga.DIM, m), out=out[:, start:stop].view(ga.DIM, m))
+    return out
 
 
 class _TableProduct(torch.autograd.Function):
     """:func:`_table_product` with a backward pass of the same form: ``grad_a = T_a @ (g outer
-    b)`` and ``grad_b = T_b @ (g outer a)``, with the table's axes permuted. Autograd's own
-    backward of the outer product and GEMM would write the ``(256, m)`` gradient of the outer
-    product and reduce it twice over strided axes: about twice the memory traffic."""
+    b)`` and ``grad_b = T_b @ (g outer a)``, with the table's axes permuted (autograd's own
+    backward would write the gradient of all outer products and reduce it over strided
+    axes)."""
 
     @staticmethod
     def forward(ctx, table: Tensor, a: Tensor, b: Tensor) -> Tensor:
