@@ -257,7 +257,12 @@ def test_attention_is_one_sdpa_call(monkeypatch):
     attn = GeometricAttention(3, 2, heads=4, head_mv=2, head_s=3)
     attn(torch.randn(2, 7, 3, 16), torch.randn(2, 7, 2))
     assert len(calls) == 1
-    assert calls[0] == (2, 4, 7, 2 * 16 + 3)  # (batch, heads, tokens, value width)
+    # multi-query: the 4 heads' queries go in as one sequence (batch, 1, heads x tokens, width)
+    assert calls[0] == (2, 1, 4 * 7, 2 * 16 + 3)
+    calls.clear()
+    attn = GeometricAttention(3, 2, heads=4, head_mv=2, head_s=3, multi_query=False)
+    attn(torch.randn(2, 7, 3, 16), torch.randn(2, 7, 2))
+    assert len(calls) == 1 and calls[0] == (2, 4, 7, 2 * 16 + 3)  # (batch, heads, tokens, width)
 
 
 def test_attention_memory_is_linear_in_tokens():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ..nn.arguments import count, counts
-from . import kernels
+from . import kernels, products
 from .base import KernelLayer
 from .linear import EquiLinear
 
@@ -34,7 +34,7 @@ class GeometricBilinear(KernelLayer):
     Notes
     -----
     Each product is one GEMM of the outer products against a ``(16, 256)`` table
-    (:func:`erlangen.ga.kernels.bilinear_products`).
+    (:func:`erlangen.ga.products.bilinear_products`).
     """
 
     def __init__(
@@ -58,5 +58,5 @@ class GeometricBilinear(KernelLayer):
 
     def forward_kernel(self, x: Tensor, s: Tensor | None) -> tuple[Tensor, Tensor | None]:
         projected, _ = self.proj.forward_kernel(x, s)
-        products = kernels.bilinear_products(projected, self.reference_e123(x))
-        return self.out.forward_kernel(products, s)
+        both = products.bilinear_products(projected, self.reference_e123(x))
+        return self.out.forward_kernel(both, s)

@@ -17,7 +17,8 @@ once at their public entry (:func:`to_kernel_layout`) and back at the exit
 (:func:`from_kernel_layout`); a network of layers converts once in all.
 
 Every function here computes exactly what :mod:`erlangen.ga.algebra` defines (the tests
-compare them on random inputs in float64); only the grouping of the arithmetic differs.
+compare them on random inputs in float64); only the grouping of the arithmetic differs. The
+bilinear products are in :mod:`erlangen.ga.products`.
 """
 
 from __future__ import annotations
@@ -63,34 +64,21 @@ if K_TRIVECTOR_E0 != (12, 13, 14) or K_E123 != 7 or K_SCALAR != 0:  # pragma: no
 
 @dataclass(frozen=True)
 class Tables:
-    """Constants of the kernels on one device (index tensors) and dtype (product tables)."""
+    """Index tensors of the kernels on one device."""
 
     to_kernel: Tensor  # (16,) long: reference index of each kernel component
     to_reference: Tensor  # (16,) long
     linear_index: Tensor  # (24,) long: LINEAR_WEIGHT_INDEX
     scalar_index: Tensor  # (1,) long: [0]
-    products: Tensor  # (2, 16, 256): geometric product, join; out[k] = T[k, 16 i + j] x_i y_j
 
 
 _TABLES: dict[tuple[torch.device, torch.dtype], Tables] = {}
 
 
-def _product_tables(dtype: torch.dtype, device: torch.device) -> Tensor:
-    basis = torch.eye(ga.DIM, dtype=torch.float64)
-    # reference tables: gp[i, j] = e_i e_j, join[i, j] = e_i v e_j (16 components each)
-    gp = ga.geometric_product(basis[:, None, :], basis[None, :, :])
-    join = ga.join(basis[:, None, :], basis[None, :, :])
-    order = torch.tensor(KERNEL_ORDER)
-    out = []
-    for table in (gp, join):
-        t = table[order][:, order][..., order]  # (i, j, k) in the kernel order
-        out.append(t.permute(2, 0, 1).reshape(ga.DIM, ga.DIM * ga.DIM))
-    return torch.stack(out).to(dtype=dtype, device=device)
-
-
-def tables(device: torch.device, dtype: torch.dtype) -> Tables:
-    """The kernels' constant tables for ``device`` and ``dtype``, built on first use."""
-    key = (device, dtype)
+def tables(device: torch.device, dtype: torch.dtype | None = None) -> Tables:
+    """The kernels' index tensors on ``device``, built on first use (``dtype`` is ignored:
+    accepted so that every call site can pass a tensor's device and dtype alike)."""
+    key = (device, torch.long)
     cached = _TABLES.get(key)
     if cached is None:
 
@@ -102,7 +90,6 @@ def tables(device: torch.device, dtype: torch.dtype) -> Tables:
             to_reference=long(REFERENCE_ORDER),
             linear_index=long(LINEAR_WEIGHT_INDEX),
             scalar_index=long([K_SCALAR]),
-            products=_product_tables(dtype, device),
         )
         _TABLES[key] = cached
     return cached
@@ -271,97 +258,6 @@ class _EquiLinear(torch.autograd.Function):
             if need[7]:
                 g_bias_s = gs.sum(0)
         return gx, gs_in, gw, g_s_to_mv, g_mv_to_s, g_s_to_s, g_bias, g_bias_s, None
-
-
-# --------------------------------------------------------------------- products
-#: multivector pairs per tile of :func:`_table_product`: the tile's outer products (256 floats
-#: per pair, 1 MB in float32) stay in the cache between the multiply and the GEMM
-TILE_PAIRS = 1024
-
-
-def _table_product(table: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """``out[k] = sum_ij table[k, 16 i + j] a[i] b[j]``: ``(16, 256)``, ``(16, n, c)``,
-    ``(16, n, c)`` -> ``(16, n, c)``.
-
-    The outer products of a tile of tokens go into one reused buffer and one GEMM writes the
-    tile's outputs in place: the ``(256, n c)`` outer products of all pairs at once would be
-    16x the size of the inputs, and writing and reading them back from memory (and faulting
-    in fresh pages for them) cost several times the arithmetic. Under ``torch.compile`` it is
-    the plain outer product and GEMM, which the compiler fuses.
-    """
-    n, c = a.shape[1], a.shape[2]
-    if torch.compiler.is_compiling():
-        outer = a.unsqueeze(1) * b.unsqueeze(0)
-        return (table @ outer.reshape(ga.DIM * ga.DIM, n * c)).view(ga.DIM, n, c)
-    # contiguous tiles: the multiply then runs over one long inner axis (twice as fast)
-    a, b = a.contiguous(), b.contiguous()
-    out = torch.empty(ga.DIM, n, c, dtype=a.dtype, device=a.device)
-    tile = max(1, TILE_PAIRS // max(c, 1))
-    buffer = torch.empty(ga.DIM * ga.DIM * min(tile, n) * c, dtype=a.dtype, device=a.device)
-    for start in range(0, n, tile):
-        stop = min(n, start + tile)
-        m = (stop - start) * c
-        outer = buffer[: ga.DIM * ga.DIM * m].view(ga.DIM, ga.DIM, stop - start, c)
-        torch.mul(a[:, start:stop].unsqueeze(1), b[:, start:stop].unsqueeze(0), out=outer)
-        torch.mm(table, outer.view(ga.DIM * ga.DIM, m), out=out[:, start:stop].view(ga.DIM, m))
-    return out
-
-
-class _TableProduct(torch.autograd.Function):
-    """:func:`_table_product` with a backward pass of the same form: ``grad_a = T_a @ (g outer
-    b)`` and ``grad_b = T_b @ (g outer a)``, with the table's axes permuted (autograd's own
-    backward would write the gradient of all outer products and reduce it over strided
-    axes)."""
-
-    @staticmethod
-    def forward(ctx, table: Tensor, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(table, a, b)
-        return _table_product(table, a, b)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        table, a, b = ctx.saved_tensors
-        t = table.view(ga.DIM, ga.DIM, ga.DIM)  # (k, i, j)
-        grad_a = grad_b = None
-        if ctx.needs_input_grad[1]:  # grad_a[i] = sum_kj T[k, i, j] g[k] b[j]
-            t_a = t.permute(1, 0, 2).reshape(ga.DIM, ga.DIM * ga.DIM)
-            grad_a = _table_product(t_a, grad, b)
-        if ctx.needs_input_grad[2]:  # grad_b[j] = sum_ki T[k, i, j] g[k] a[i]
-            t_b = t.permute(2, 0, 1).reshape(ga.DIM, ga.DIM * ga.DIM)
-            grad_b = _table_product(t_b, grad, a)
-        return None, grad_a, grad_b
-
-
-def bilinear_products(projected: Tensor, reference_e123: Tensor) -> Tensor:
-    """The geometric products and equivariant joins of :class:`~erlangen.ga.layers.
-    GeometricBilinear`, each one GEMM against its table.
-
-    Parameters
-    ----------
-    projected : Tensor
-        ``(16, tokens, 4 h)``, kernel layout: the channel blocks ``l_gp, r_gp, l_join, r_join``
-        of ``h`` channels each.
-    reference_e123 : Tensor
-        ``(tokens,)``: the join is multiplied by it (see :func:`erlangen.ga.algebra.join`).
-
-    Returns
-    -------
-    Tensor
-        ``(16, tokens, 2 h)``: ``gp(l_gp, r_gp)`` then ``join(l_join, r_join) * reference``.
-
-    Notes
-    -----
-    Each product is ``T @ (l outer r)`` with a ``(16, 256)`` table: 4096 multiply-adds per
-    pair where the geometric product has 192 non-zero terms, but one large GEMM instead of
-    hundreds of small operations; the outer product (16x the inputs) is the memory cost, in
-    the forward and (twice) in the backward pass.
-    """
-    tab = tables(projected.device, projected.dtype).products
-    lg, rg, lj, rj = projected.chunk(4, dim=-1)
-    lj = lj * reference_e123.unsqueeze(-1)
-    gp = _TableProduct.apply(tab[0], lg, rg)
-    join = _TableProduct.apply(tab[1], lj, rj)
-    return torch.cat([gp, join], dim=-1)
 
 
 # --------------------------------------------------------------------- pointwise
