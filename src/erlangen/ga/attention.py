@@ -149,9 +149,9 @@ class GeometricAttention(EquivariantModule):
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, scale=dq**-0.5, enable_gqa=K not in (1, H)
         ).reshape(batch, H, n, width)  # 16 components x hm channels, then hs scalars
-        o_mv = out[..., : DIM * hm].unflatten(-1, (DIM, hm)).permute(3, 0, 2, 1, 4)
-        o_mv = o_mv.reshape(DIM, batch * n, H * hm)
-        o_s = out[..., DIM * hm :].transpose(1, 2).reshape(batch * n, H * hs) if hs else None
+        o_mv, o_s = out.split([DIM * hm, hs], dim=-1)  # split: no zero-filled slice backward
+        o_mv = o_mv.unflatten(-1, (DIM, hm)).permute(3, 0, 2, 1, 4).reshape(DIM, batch * n, H * hm)
+        o_s = o_s.transpose(1, 2).reshape(batch * n, H * hs) if hs else None
         return self.o_proj.forward_kernel(o_mv, o_s)
 
 

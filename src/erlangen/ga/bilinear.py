@@ -54,7 +54,7 @@ class GeometricBilinear(KernelLayer):
     def reference_e123(self, x: Tensor) -> Tensor:
         """The join's reference ``(tokens,)``: the e123 component of the mean over the input
         channels of ``x (16, tokens, channels)`` (kernel layout)."""
-        return x[kernels.K_E123].mean(-1)
+        return x.mean(-1)[kernels.K_E123]  # mean first: its backward expands, a select's fills
 
     def forward_kernel(self, x: Tensor, s: Tensor | None) -> tuple[Tensor, Tensor | None]:
         projected, _ = self.proj.forward_kernel(x, s)

@@ -23,7 +23,6 @@ bilinear products are in :mod:`erlangen.ga.products`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -113,6 +112,13 @@ def from_kernel_layout(x: Tensor, lead: tuple[int, ...]) -> Tensor:
 
 
 # --------------------------------------------------------------------- linear maps
+def plain_autograd(x: Tensor) -> bool:
+    """Whether to run the differentiable composite of an operation instead of its
+    hand-written autograd node: under ``torch.compile`` (which fuses the composite itself)
+    and under autocast (whose casts apply to the composite's operations)."""
+    return torch.compiler.is_compiling() or torch.is_autocast_enabled(x.device.type)
+
+
 def equi_linear(
     x: Tensor,
     s: Tensor | None,
@@ -151,7 +157,7 @@ def equi_linear(
     written in place); under ``torch.compile`` or autocast the same arithmetic runs as
     ordinary differentiable operations (:func:`equi_linear_composite`).
     """
-    if torch.compiler.is_compiling() or torch.is_autocast_enabled(x.device.type):
+    if plain_autograd(x):
         return equi_linear_composite(x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s)
     index = tables(x.device, x.dtype).linear_index
     return _EquiLinear.apply(x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s, index)
@@ -199,8 +205,9 @@ def equi_linear_composite(
 
 
 class _EquiLinear(torch.autograd.Function):
-    """:func:`equi_linear` with a hand-written backward: every output written in place by
-    GEMMs, no intermediate autograd nodes (first derivatives only)."""
+    """:func:`equi_linear` as one autograd node: the forward pass writes its outputs in place
+    with GEMMs; the backward pass is written in differentiable operations (higher
+    derivatives work)."""
 
     @staticmethod
     def forward(ctx, x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s, index):
@@ -220,15 +227,15 @@ class _EquiLinear(torch.autograd.Function):
             out_s = torch.addmm(bias_s, x0, mv_to_s.t()) if bias_s is not None else x0 @ mv_to_s.t()
             if s_to_s is not None:
                 out_s.addmm_(s, s_to_s.t())
-        ctx.save_for_backward(x, s, w, s_to_mv, mv_to_s, s_to_s)
-        ctx.index, ctx.shape = index, weight.shape
+        ctx.save_for_backward(x, s, weight, s_to_mv, mv_to_s, s_to_s)
+        ctx.index = index
         return y, out_s
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, gy, gs):
-        x, s, w, s_to_mv, mv_to_s, s_to_s = ctx.saved_tensors
+        x, s, weight, s_to_mv, mv_to_s, s_to_s = ctx.saved_tensors
         need = ctx.needs_input_grad
+        w = weight.permute(2, 1, 0).index_select(0, ctx.index)  # (24, in, out)
         lo, gy0 = x[:HALF], gy[K_SCALAR]
         gx = gs_in = gw = g_s_to_mv = g_mv_to_s = g_s_to_s = g_bias = g_bias_s = None
         if need[0]:
@@ -237,15 +244,15 @@ class _EquiLinear(torch.autograd.Function):
             if gs is not None and mv_to_s is not None:
                 gx[K_SCALAR].addmm_(gs, mv_to_s)
         if need[2]:
-            gw_all = x.new_empty(w.shape)
-            torch.bmm(x.transpose(1, 2), gy, out=gw_all[: 2 * HALF])
-            torch.bmm(lo.transpose(1, 2), gy[HALF:], out=gw_all[2 * HALF :])
-            out, inp, maps = ctx.shape
-            gw = x.new_zeros(maps, inp, out).index_add_(0, ctx.index, gw_all).permute(2, 1, 0)
+            gw_all = torch.cat(
+                [torch.bmm(x.transpose(1, 2), gy), torch.bmm(lo.transpose(1, 2), gy[HALF:])]
+            )
+            gw = weight.new_zeros(weight.shape[::-1]).index_add(0, ctx.index, gw_all)
+            gw = gw.permute(2, 1, 0)
         if need[1] and s is not None:
             gs_in = gy0 @ s_to_mv if s_to_mv is not None else torch.zeros_like(s)
             if gs is not None and s_to_s is not None:
-                gs_in.addmm_(gs, s_to_s)
+                gs_in = gs_in.addmm_(gs, s_to_s)
         if need[3]:
             g_s_to_mv = gy0.t() @ s
         if need[6]:
@@ -263,15 +270,77 @@ class _EquiLinear(torch.autograd.Function):
 # --------------------------------------------------------------------- pointwise
 def layer_norm(x: Tensor, eps: float) -> Tensor:
     """``x / sqrt(max(mean over channels of <x, x>, eps))`` per token; ``(16, tokens, c)``."""
-    c = x.shape[-1]
-    rms = torch.linalg.vector_norm(x[:HALF], dim=(0, 2)) * (1.0 / math.sqrt(c))
-    return x / rms.clamp_min(math.sqrt(eps)).unsqueeze(-1)
+    if plain_autograd(x):
+        return layer_norm_composite(x, eps)
+    return _LayerNorm.apply(x, eps)
+
+
+def layer_norm_composite(x: Tensor, eps: float) -> Tensor:
+    """:func:`layer_norm` as differentiable operations."""
+    mean = x[:HALF].square().sum((0, 2)) / x.shape[-1]
+    return x * mean.clamp_min(eps).rsqrt().unsqueeze(-1)
+
+
+class _LayerNorm(torch.autograd.Function):
+    """:func:`layer_norm` as one autograd node: ``y = x r``, ``r = max(m, eps)^-1/2``,
+    ``m = sum_{k<8, c} x_kc^2 / C``, so ``dx = g r - [k < 8] x (r^3 / C) sum(g x)`` where
+    ``m > eps``. The backward pass is written in differentiable operations (higher
+    derivatives work)."""
+
+    @staticmethod
+    def _scale(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+        mean = x[:HALF].square().sum((0, 2)) / x.shape[-1]
+        return mean, mean.clamp_min(eps).rsqrt()
+
+    @staticmethod
+    def forward(ctx, x: Tensor, eps: float) -> Tensor:
+        mean, r = _LayerNorm._scale(x, eps)
+        ctx.save_for_backward(x, r, mean)
+        ctx.eps = eps
+        return x * r.unsqueeze(-1)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        x, r, mean = ctx.saved_tensors
+        if torch.is_grad_enabled():  # a higher derivative: r as a function of x
+            mean, r = _LayerNorm._scale(x, ctx.eps)
+        gx = g * r.unsqueeze(-1)
+        coefficient = torch.where(mean > ctx.eps, -(r**3) / x.shape[-1], 0.0)
+        coefficient = coefficient * (g * x).sum((0, 2))
+        lo, hi = gx.split(HALF)
+        return torch.cat([lo + x[:HALF] * coefficient.unsqueeze(-1), hi]), None
 
 
 def gated_gelu(x: Tensor) -> Tensor:
     """``x * GELU(scalar component of x)`` per channel (tanh approximation); ``(16, tokens,
     c)``."""
+    if plain_autograd(x):
+        return gated_gelu_composite(x)
+    return _GatedGELU.apply(x)
+
+
+def gated_gelu_composite(x: Tensor) -> Tensor:
+    """:func:`gated_gelu` as differentiable operations."""
     return x * F.gelu(x[K_SCALAR], approximate="tanh")
+
+
+class _GatedGELU(torch.autograd.Function):
+    """:func:`gated_gelu` as one autograd node (the scalar component's gradient written once,
+    not as a zero tensor of the full size per use); differentiable backward pass."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return x * F.gelu(x[K_SCALAR], approximate="tanh")
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        (x,) = ctx.saved_tensors
+        x0 = x[K_SCALAR]
+        gx = g * F.gelu(x0, approximate="tanh")
+        d_gate = torch.ops.aten.gelu_backward((g * x).sum(0), x0, approximate="tanh")
+        first, rest = gx.split([1, ga.DIM - 1])
+        return torch.cat([first + d_gate, rest])
 
 
 # --------------------------------------------------------------------- attention features
@@ -284,10 +353,51 @@ def attention_features(x: Tensor, query: bool) -> Tensor:
     ``(w c, w^2, |c|^2)``, keys ``(2 w c, -|c|^2, -w^2)``, so that the feature dot product is
     ``-|w_k c_q - w_q c_k|^2`` plus the inner product.
     """
+    if plain_autograd(x):
+        return attention_features_composite(x, query)
+    return _AttentionFeatures.apply(x, query)
+
+
+def attention_features_composite(x: Tensor, query: bool) -> Tensor:
+    """:func:`attention_features` as differentiable operations."""
+    inner, coords = x[:HALF], x[K_TRIVECTOR_E0[0] : K_TRIVECTOR_E0[-1] + 1]
     w = x[K_E123 : K_E123 + 1]
-    coords = x[K_TRIVECTOR_E0[0] : K_TRIVECTOR_E0[-1] + 1]
     wc, w2 = w * coords, w * w
     c2 = coords.square().sum(0, keepdim=True)
     if query:
-        return torch.cat([x[:HALF], wc, w2, c2])
-    return torch.cat([x[:HALF], 2 * wc, -c2, -w2])
+        return torch.cat([inner, wc, w2, c2])
+    return torch.cat([inner, 2 * wc, -c2, -w2])
+
+
+class _AttentionFeatures(torch.autograd.Function):
+    """:func:`attention_features` as one autograd node: the gradient of ``x`` written once,
+    zeros where the features do not look (e0, e01, e02, e03, e0123); differentiable backward
+    pass."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, query: bool) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.query = query
+        return attention_features_composite(x, query)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        (x,) = ctx.saved_tensors
+        w, coords = x[K_E123], x[K_TRIVECTOR_E0[0] : K_TRIVECTOR_E0[-1] + 1]
+        g_inner, g_wc, g_a, g_b = g.split([HALF, 3, 1, 1])
+        if ctx.query:  # (w c, w^2, |c|^2)
+            g_w2, g_c2 = g_a[0], g_b[0]
+        else:  # (2 w c, -|c|^2, -w^2)
+            g_wc, g_w2, g_c2 = 2 * g_wc, -g_b[0], -g_a[0]
+        g_w = (g_wc * coords).sum(0) + 2 * w * g_w2
+        g_coords = g_wc * w + 2 * coords * g_c2
+        zero = g.new_zeros(()).expand(1, *g.shape[1:])
+        return torch.cat(
+            [
+                g_inner[:K_E123],
+                g_inner[K_E123:] + g_w,
+                zero.expand(4, *g.shape[1:]),  # e0, e01, e02, e03
+                g_coords,
+                zero,  # e0123
+            ]
+        ), None

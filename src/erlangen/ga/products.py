@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import algebra as ga
-from .kernels import HALF, KERNEL_ORDER
+from .kernels import HALF, KERNEL_ORDER, plain_autograd
 
 #: multivector pairs per tile: the tile's outer products (192 floats per pair, 768 kB in
 #: float32) stay in the cache between the multiply and the GEMM
@@ -116,15 +116,7 @@ def table_product(plan: tuple[Term, ...], a: Tensor, b: Tensor) -> Tensor:
     """
     n, c = a.shape[1], a.shape[2]
     if torch.compiler.is_compiling():
-        out = None
-        for term in plan:
-            outer = a[term.left].unsqueeze(1) * b[term.right].unsqueeze(0)
-            part = term.table @ outer.reshape(term.table.shape[1], n * c)
-            if out is None:
-                out = part
-            else:
-                out = out + F.pad(part, (0, 0, term.rows.start, ga.DIM - term.rows.stop))
-        return out.view(ga.DIM, n, c)
+        return table_product_composite(plan, a, b)
     # contiguous tiles: the multiply then runs over one long inner axis (twice as fast)
     a, b = a.contiguous(), b.contiguous()
     out = torch.empty(ga.DIM, n, c, dtype=a.dtype, device=a.device)
@@ -150,6 +142,21 @@ def table_product(plan: tuple[Term, ...], a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
+def table_product_composite(plan: tuple[Term, ...], a: Tensor, b: Tensor) -> Tensor:
+    """:func:`table_product` as differentiable operations: per term, the outer product of
+    all pairs and one GEMM."""
+    n, c = a.shape[1], a.shape[2]
+    out = None
+    for term in plan:
+        outer = a[term.left].unsqueeze(1) * b[term.right].unsqueeze(0)
+        part = term.table @ outer.reshape(term.table.shape[1], n * c)
+        if out is None:
+            out = part
+        else:
+            out = out + F.pad(part, (0, 0, term.rows.start, ga.DIM - term.rows.stop))
+    return out.view(ga.DIM, n, c)
+
+
 class _TableProduct(torch.autograd.Function):
     """:func:`table_product` with a backward pass of the same form: ``grad_a = T_a @ (g outer
     b)``, ``grad_b = T_b @ (g outer a)`` with the table's axes permuted (autograd's own
@@ -163,14 +170,16 @@ class _TableProduct(torch.autograd.Function):
         return table_product(plans.forward, a, b)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
+        # a higher derivative (grad mode on in the backward pass) needs differentiable
+        # operations: the composite; otherwise the tiles
+        product = table_product_composite if torch.is_grad_enabled() else table_product
         grad_a = grad_b = None
         if ctx.needs_input_grad[1]:
-            grad_a = table_product(ctx.plans.grad_left, grad, b)
+            grad_a = product(ctx.plans.grad_left, grad, b)
         if ctx.needs_input_grad[2]:
-            grad_b = table_product(ctx.plans.grad_right, grad, a)
+            grad_b = product(ctx.plans.grad_right, grad, a)
         return None, grad_a, grad_b
 
 
@@ -194,8 +203,12 @@ def bilinear_products(projected: Tensor, reference_e123: Tensor) -> Tensor:
     gp, join = plans(projected.device, projected.dtype)
     lg, rg, lj, rj = projected.chunk(4, dim=-1)
     lj = lj * reference_e123.unsqueeze(-1)
-    if torch.compiler.is_compiling():  # the compiler differentiates the plain operations
+    if plain_autograd(projected):  # the compiler (or autocast) sees the plain operations
         return torch.cat(
-            [table_product(gp.forward, lg, rg), table_product(join.forward, lj, rj)], dim=-1
+            [
+                table_product_composite(gp.forward, lg, rg),
+                table_product_composite(join.forward, lj, rj),
+            ],
+            dim=-1,
         )
     return torch.cat([_TableProduct.apply(gp, lg, rg), _TableProduct.apply(join, lj, rj)], dim=-1)
