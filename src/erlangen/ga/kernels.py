@@ -71,27 +71,29 @@ class Tables:
     scalar_index: Tensor  # (1,) long: [0]
 
 
-_TABLES: dict[tuple[torch.device, torch.dtype], Tables] = {}
+_TABLES: dict[torch.device, Tables] = {}
 
 
 def tables(device: torch.device, dtype: torch.dtype | None = None) -> Tables:
     """The kernels' index tensors on ``device``, built on first use (``dtype`` is ignored:
     accepted so that every call site can pass a tensor's device and dtype alike)."""
-    key = (device, torch.long)
-    cached = _TABLES.get(key)
-    if cached is None:
+    cached = _TABLES.get(device)
+    return cached if cached is not None else _build_tables(device)
 
-        def long(values) -> Tensor:
-            return torch.tensor(values, dtype=torch.long, device=device)
 
-        cached = Tables(
-            to_kernel=long(KERNEL_ORDER),
-            to_reference=long(REFERENCE_ORDER),
-            linear_index=long(LINEAR_WEIGHT_INDEX),
-            scalar_index=long([K_SCALAR]),
-        )
-        _TABLES[key] = cached
-    return cached
+@torch.compiler.disable  # built once, eagerly, also when first needed inside a compiled graph
+def _build_tables(device: torch.device) -> Tables:
+    def long(values) -> Tensor:
+        return torch.tensor(values, dtype=torch.long, device=device)
+
+    built = Tables(
+        to_kernel=long(KERNEL_ORDER),
+        to_reference=long(REFERENCE_ORDER),
+        linear_index=long(LINEAR_WEIGHT_INDEX),
+        scalar_index=long([K_SCALAR]),
+    )
+    _TABLES[device] = built
+    return built
 
 
 # --------------------------------------------------------------------- layout

@@ -89,19 +89,22 @@ def product_tables() -> tuple[Tensor, Tensor]:
 
 def plans(device: torch.device, dtype: torch.dtype) -> tuple[ProductPlans, ProductPlans]:
     """The plans of the geometric product and of the join for ``device`` and ``dtype``."""
-    key = (device, dtype)
-    cached = _PLANS.get(key)
-    if cached is None:
-        cached = tuple(
-            ProductPlans(
-                forward=_plan(t),
-                grad_left=_plan(t.permute(1, 0, 2)),
-                grad_right=_plan(t.permute(2, 0, 1)),
-            )
-            for t in (tab.to(dtype=dtype, device=device) for tab in product_tables())
+    cached = _PLANS.get((device, dtype))
+    return cached if cached is not None else _build_plans(device, dtype)
+
+
+@torch.compiler.disable  # built once, eagerly, also when first needed inside a compiled graph
+def _build_plans(device: torch.device, dtype: torch.dtype) -> tuple[ProductPlans, ProductPlans]:
+    built = tuple(
+        ProductPlans(
+            forward=_plan(t),
+            grad_left=_plan(t.permute(1, 0, 2)),
+            grad_right=_plan(t.permute(2, 0, 1)),
         )
-        _PLANS[key] = cached
-    return cached
+        for t in (tab.to(dtype=dtype, device=device) for tab in product_tables())
+    )
+    _PLANS[(device, dtype)] = built
+    return built
 
 
 def table_product(plan: tuple[Term, ...], a: Tensor, b: Tensor) -> Tensor:

@@ -26,6 +26,7 @@ from ..tasks.base import count_parameters
 from . import distributed
 from .callbacks import EpochCheckpoint, ProgressBar, RankDigests
 from .checkpoints import AtomicCheckpointIO, CheckpointError
+from .compile import CompileModel
 from .config import FitResult, TrainConfig, read_config
 from .evaluation import evaluate_model
 from .models import build_model
@@ -173,6 +174,9 @@ def _fit(
     all_callbacks = [EpochCheckpoint(ckpt, checkpoint_interval_s), digests, *callbacks]
     if progress is True:
         all_callbacks.append(ProgressBar(leave=True))
+    compiler = CompileModel() if config.compile else None
+    if compiler is not None:
+        all_callbacks.append(compiler)
 
     logs = run_dir / "logs"
     session = len(list(logs.glob("session*"))) if logs.is_dir() else 0
@@ -246,6 +250,8 @@ def _fit(
             "world_size": world,
             "weight_digests": digests.digests,
         }
+        if compiler is not None:
+            metrics["compile_time_s"] = compiler.compile_time_s
         if evaluate:
             metrics.update(evaluate_model(task, model, data))
         write_json(run_dir / RESULTS_FILE, metrics)
