@@ -74,25 +74,29 @@ class Tables:
 _TABLES: dict[torch.device, Tables] = {}
 
 
+def _long(values) -> Tensor:
+    return torch.tensor(values, dtype=torch.long)
+
+
+_CPU_TABLES = Tables(
+    to_kernel=_long(KERNEL_ORDER),
+    to_reference=_long(REFERENCE_ORDER),
+    linear_index=_long(LINEAR_WEIGHT_INDEX),
+    scalar_index=_long([K_SCALAR]),
+)
+
+
 def tables(device: torch.device, dtype: torch.dtype | None = None) -> Tables:
-    """The kernels' index tensors on ``device``, built on first use (``dtype`` is ignored:
-    accepted so that every call site can pass a tensor's device and dtype alike)."""
+    """The kernels' index tensors on ``device``, copied there on first use and cached
+    (``dtype`` is ignored: accepted so that every call site can pass a tensor's device and
+    dtype alike). Inside a compiled graph a missing device is copied without caching: the
+    copies are graph constants, and the graph needs no break."""
     cached = _TABLES.get(device)
-    return cached if cached is not None else _build_tables(device)
-
-
-@torch.compiler.disable  # built once, eagerly, also when first needed inside a compiled graph
-def _build_tables(device: torch.device) -> Tables:
-    def long(values) -> Tensor:
-        return torch.tensor(values, dtype=torch.long, device=device)
-
-    built = Tables(
-        to_kernel=long(KERNEL_ORDER),
-        to_reference=long(REFERENCE_ORDER),
-        linear_index=long(LINEAR_WEIGHT_INDEX),
-        scalar_index=long([K_SCALAR]),
-    )
-    _TABLES[device] = built
+    if cached is not None:
+        return cached
+    built = Tables(*(getattr(_CPU_TABLES, f).to(device) for f in Tables.__dataclass_fields__))
+    if not torch.compiler.is_compiling():
+        _TABLES[device] = built
     return built
 
 

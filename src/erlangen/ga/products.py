@@ -87,23 +87,40 @@ def product_tables() -> tuple[Tensor, Tensor]:
     return out[0], out[1]
 
 
-def plans(device: torch.device, dtype: torch.dtype) -> tuple[ProductPlans, ProductPlans]:
-    """The plans of the geometric product and of the join for ``device`` and ``dtype``."""
-    cached = _PLANS.get((device, dtype))
-    return cached if cached is not None else _build_plans(device, dtype)
-
-
-@torch.compiler.disable  # built once, eagerly, also when first needed inside a compiled graph
-def _build_plans(device: torch.device, dtype: torch.dtype) -> tuple[ProductPlans, ProductPlans]:
-    built = tuple(
+def _build_plans() -> tuple[ProductPlans, ProductPlans]:
+    return tuple(
         ProductPlans(
             forward=_plan(t),
             grad_left=_plan(t.permute(1, 0, 2)),
             grad_right=_plan(t.permute(2, 0, 1)),
         )
-        for t in (tab.to(dtype=dtype, device=device) for tab in product_tables())
+        for t in product_tables()
     )
-    _PLANS[(device, dtype)] = built
+
+
+#: the plans in float64 on the CPU, built at import
+_FLOAT64_PLANS = _build_plans()
+
+
+def plans(device: torch.device, dtype: torch.dtype) -> tuple[ProductPlans, ProductPlans]:
+    """The plans of the geometric product and of the join for ``device`` and ``dtype``,
+    converted on first use and cached (inside a compiled graph a missing one is converted
+    without caching: graph constants, no graph break)."""
+    cached = _PLANS.get((device, dtype))
+    if cached is not None:
+        return cached
+
+    def convert(terms: tuple[Term, ...]) -> tuple[Term, ...]:
+        return tuple(
+            Term(t.left, t.right, t.rows, t.table.to(device=device, dtype=dtype)) for t in terms
+        )
+
+    built = tuple(
+        ProductPlans(convert(p.forward), convert(p.grad_left), convert(p.grad_right))
+        for p in _FLOAT64_PLANS
+    )
+    if not torch.compiler.is_compiling():
+        _PLANS[(device, dtype)] = built
     return built
 
 
