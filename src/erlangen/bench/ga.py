@@ -4,13 +4,22 @@
   number of real channels per token (16 x multivector channels + scalars), same depth and
   heads, at N tokens (64 and 256 by default; 1024, 4096 and 16384 as well when the environment
   variable ``ERLANGEN_BENCH_LARGE=1`` is set);
-- ``ga-geometric-product``: the einsum geometric product against a dense matmul with the same
-  FLOPs (``(M, 256) @ (256, 16)``: 4096 multiply-adds per pair, like the dense 16^3 table);
-- ``ga-equilinear``: :class:`~erlangen.ga.layers.EquiLinear` forward+backward against
-  ``nn.Linear`` of the same real shape (our layer does 24/256 of its multiply-adds), and against
-  the same equivariant map applied as one dense GEMM (the alternative implementation).
+- ``ga-nbody-step``: one Adam step of ``gatr-nbody`` against ``transformer-nbody``, both at
+  the sizes of the task's CPU recipe, batch 64 x 4 bodies;
+- ``ga-geometric-product``: the layers' geometric product (:mod:`erlangen.ga.products`, kernel
+  layout) against a dense matmul with the FLOPs of the full table (``(M, 256) @ (256, 16)``)
+  and against :func:`erlangen.ga.algebra.geometric_product` (einsum);
+- ``ga-equilinear-n{N}``, ``ga-bilinear-n{N}``: :class:`~erlangen.ga.layers.EquiLinear` and
+  :class:`~erlangen.ga.layers.GeometricBilinear` (16 multivector + 32 scalar channels in and
+  out) forward+backward against one dense GEMM with the same inputs and outputs
+  (``nn.Linear(288, 288)``), at 64, 256 and 8192 tokens;
+- with ``ERLANGEN_BENCH_COMPILE=1``: ``ga-nbody-step-compiled``, ``ga-gatr-n64-compiled``,
+  ``ga-gatr-n256-compiled``: both models under ``torch.compile``, with the eager rows beside
+  them (compiling takes minutes per model on a CPU).
 
-Training-step times of the n-body models: ``python -m erlangen.bench.ga steps``.
+Training-step times of the n-body models at the registered (reference) sizes:
+``python -m erlangen.bench.ga steps``; the profile of one n-body step (time per phase, top
+operators): ``python -m erlangen.bench.ga profile``.
 
 Memory: ``python -m erlangen.bench.ga memory`` measures the peak memory of
 :class:`~erlangen.ga.layers.GeometricAttention` (one SDPA call) and of an explicit
@@ -31,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ga import algebra as ga
+from ..ga import products
 from ..ga.layers import EquiLinear, GATr, GeometricAttention, GeometricBilinear
 from . import BenchPair, fwd_bwd, register
 
@@ -87,19 +97,27 @@ for _n in _TOKENS:
     )(lambda device, _n=_n: _gatr_pair(_n, device))
 
 
-@register("ga-geometric-product", "ga", "einsum geometric product vs matmul with equal FLOPs")
+@register("ga-geometric-product", "ga", "geometric product (layers' kernel) vs matmul, equal FLOPs")
 def _geometric_product(device: str) -> BenchPair:
     torch.manual_seed(0)
     m = 64 * 1024
     x = torch.randn(m, 16, device=device)
     y = torch.randn(m, 16, device=device)
+    xk, yk = x.T.reshape(16, m, 1).contiguous(), y.T.reshape(16, m, 1).contiguous()
+    plan = products.plans(xk.device, xk.dtype)[0].forward
     pairs = torch.randn(m, 256, device=device)
     w = torch.randn(256, 16, device=device)
     return BenchPair(
-        ours=lambda: ga.geometric_product(x, y),
-        references={"(M, 256) @ (256, 16) matmul": lambda: pairs @ w},
-        ours_label="geometric_product (einsum)",
-        note=f"M = {m} pairs of multivectors, forward, 4096 multiply-adds per pair in both",
+        ours=lambda: products.table_product(plan, xk, yk),
+        references={
+            "(M, 256) @ (256, 16) matmul": lambda: pairs @ w,
+            "algebra.geometric_product (einsum, 16^3 table)": lambda: ga.geometric_product(x, y),
+        },
+        ours_label="geometric product (kernel layout)",
+        note=(
+            f"M = {m} pairs of multivectors, forward; the matmul does the 4096 multiply-adds per "
+            "pair of the dense table, the kernel 2560 on tiles (192 non-zero)"
+        ),
     )
 
 
