@@ -1,5 +1,5 @@
 """The GA layers' arithmetic as few, large operations: stateless functions on plain tensors in
-the *kernel layout*, with constant tables built once per device and dtype.
+the *kernel layout*, with constant index tables copied once per device.
 
 Kernel layout
 -------------
@@ -86,11 +86,10 @@ _CPU_TABLES = Tables(
 )
 
 
-def tables(device: torch.device, dtype: torch.dtype | None = None) -> Tables:
-    """The kernels' index tensors on ``device``, copied there on first use and cached
-    (``dtype`` is ignored: accepted so that every call site can pass a tensor's device and
-    dtype alike). Inside a compiled graph a missing device is copied without caching: the
-    copies are graph constants, and the graph needs no break."""
+def tables(device: torch.device) -> Tables:
+    """The kernels' index tensors on ``device``, copied there on first use and cached. Inside
+    a compiled graph a missing device is copied without caching: the copies are graph
+    constants, and the graph needs no break."""
     cached = _TABLES.get(device)
     if cached is not None:
         return cached
@@ -104,7 +103,7 @@ def tables(device: torch.device, dtype: torch.dtype | None = None) -> Tables:
 def to_kernel_layout(x: Tensor) -> Tensor:
     """``(..., channels, 16)`` in the reference order -> ``(16, tokens, channels)`` in the
     kernel order, ``tokens`` the product of the leading axes. One gather (a copy)."""
-    t = tables(x.device, x.dtype)
+    t = tables(x.device)
     flat = x.reshape(-1, x.shape[-2], ga.DIM)
     return flat.permute(2, 0, 1).index_select(0, t.to_kernel)
 
@@ -112,7 +111,7 @@ def to_kernel_layout(x: Tensor) -> Tensor:
 def from_kernel_layout(x: Tensor, lead: tuple[int, ...]) -> Tensor:
     """``(16, tokens, channels)`` -> ``(*lead, channels, 16)`` in the reference order (a
     permuted view of one gather: feeding it to :func:`to_kernel_layout` costs one copy)."""
-    t = tables(x.device, x.dtype)
+    t = tables(x.device)
     out = x.index_select(0, t.to_reference).permute(1, 2, 0)
     return out.reshape(*lead, *out.shape[1:])
 
@@ -165,7 +164,7 @@ def equi_linear(
     """
     if plain_autograd(x):
         return equi_linear_composite(x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s)
-    index = tables(x.device, x.dtype).linear_index
+    index = tables(x.device).linear_index
     return _EquiLinear.apply(x, s, weight, s_to_mv, mv_to_s, s_to_s, bias, bias_s, index)
 
 
@@ -180,7 +179,7 @@ def equi_linear_composite(
     bias_s: Tensor | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """:func:`equi_linear` as differentiable operations (any order of derivatives)."""
-    t = tables(x.device, x.dtype)
+    t = tables(x.device)
     w = weight.permute(2, 1, 0).index_select(0, t.linear_index)  # (24, in, out)
     # split, not slicing twice: its backward concatenates, where two slices would each
     # scatter into a zero tensor of the full size
