@@ -16,7 +16,10 @@ transformer-nbody, CPU recipe sizes, batch 64 x 4 bodies), ``gatr-N`` for N in 6
 ``ga-gatr-nN`` of ``erlangen bench``), ``equilinear-N`` and ``bilinear-N`` for N in 64, 256,
 8192 (16 mv + 32 scalar channels, forward+backward with input gradients, against one dense
 GEMM 288 -> 288), ``linear-c8`` and ``linear-so3`` (the core's EquivariantLinear against
-nn.Linear, batch 4096).
+nn.Linear, batch 4096). Only when named: ``bilinear-parts-N`` (N = 256, 8192: GeometricBilinear
+and its own input and output maps against the GEMM) and ``linear-assembly-c8``,
+``linear-assembly-so3`` (EquivariantLinear and the assembly of its matrix from the basis
+weights against nn.Linear).
 """
 
 from __future__ import annotations
@@ -95,7 +98,28 @@ def _layer(kind: str, tokens: int):
     }
 
 
-def _core_linear(which: str):
+def _bilinear_parts(tokens: int):
+    """GeometricBilinear against its own input and output maps and the dense GEMM."""
+    from erlangen.ga.layers import EquiLinear, GeometricBilinear
+
+    torch.manual_seed(0)
+    layer = GeometricBilinear(16, 16, 32, 32)  # hidden 8: 32 projected channels, 16 products
+    x = torch.randn(tokens, 16, 16, requires_grad=True)
+    xs = torch.randn(tokens, 32, requires_grad=True)
+    proj, out = EquiLinear(16, 32, 32, 0), EquiLinear(16, 16, 32, 32)
+    dense = nn.Linear(288, 288)
+    flat = torch.randn(tokens, 288, requires_grad=True)
+    return {
+        "GeometricBilinear": fwd_bwd(layer, x, xs),
+        "dense GEMM 288->288": fwd_bwd(dense, flat),
+        "its input map EquiLinear(16+32 -> 32)": fwd_bwd(
+            lambda a, b: proj(a, b)[0], x, xs, params=proj.parameters()
+        ),
+        "its output map EquiLinear(16+32 -> 16+32)": fwd_bwd(out, x, xs),
+    }
+
+
+def _core_linear(which: str, assembly: bool = False):
     from erlangen.groups import SO3, Cyclic, irrep, regular
     from erlangen.nn import EquivariantLinear
 
@@ -108,7 +132,12 @@ def _core_linear(which: str):
     layer = EquivariantLinear(rep, rep)
     dense = nn.Linear(layer.rep_in.dim, layer.rep_out.dim)
     x = torch.randn(4096, layer.rep_in.dim)
-    return {"EquivariantLinear": fwd_bwd(layer, x), "nn.Linear": fwd_bwd(dense, x)}
+    timed = {"EquivariantLinear": fwd_bwd(layer, x), "nn.Linear": fwd_bwd(dense, x)}
+    if assembly:  # the matrix and bias built from the basis weights, forward+backward
+        timed["its weight assembly"] = fwd_bwd(
+            lambda: (layer.weight(), layer.bias()), params=layer.parameters()
+        )
+    return timed
 
 
 ROWS = {
@@ -121,7 +150,12 @@ ROWS = {
     },
     "linear-c8": lambda: _core_linear("c8"),
     "linear-so3": lambda: _core_linear("so3"),
+    **{f"bilinear-parts-{n}": (lambda n=n: _bilinear_parts(n)) for n in (256, 8192)},
+    "linear-assembly-c8": lambda: _core_linear("c8", assembly=True),
+    "linear-assembly-so3": lambda: _core_linear("so3", assembly=True),
 }
+#: rows that a run without names skips (the parts of the layers above)
+EXTRA = {"bilinear-parts-256", "bilinear-parts-8192", "linear-assembly-c8", "linear-assembly-so3"}
 
 
 def profile_nbody(steps: int = 5, top: int = 12) -> None:
@@ -169,14 +203,14 @@ def profile_nbody(steps: int = 5, top: int = 12) -> None:
             and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::"))
         )
         print(f"{name}: {phases}; {top_level / steps:.0f} aten calls per step", flush=True)
-        print(f"  {'operator':<40} {'calls/step':>10} {'self ms/step':>12}")
+        print(f"  {'operator':<48} {'calls/step':>10} {'self ms/step':>12}")
         ops = sorted(
             (e for e in averages if e.key.startswith("aten::")),
             key=lambda e: -e.self_cpu_time_total,
         )
         for e in ops[:top]:
             calls, ms = e.count / steps, e.self_cpu_time_total / 1e3 / steps
-            print(f"  {e.key[:40]:<40} {calls:>10.0f} {ms:>12.2f}")
+            print(f"  {e.key[:48]:<48} {calls:>10.0f} {ms:>12.2f}")
 
 
 def _quartiles(values):
@@ -190,13 +224,13 @@ def main(names: list[str]) -> None:
         f"{torch.get_num_threads()} threads; {time.strftime('%H:%M:%S')}",
         flush=True,
     )
-    print(f"{'row':<16} {'ours ms':>10} {'ref ms':>10} {'ratio':>7}  (IQR)", flush=True)
     if names[:1] == ["profile"]:
         profile_nbody()
         return
-    for name in names or list(ROWS):
+    print(f"{'row':<16} {'ours ms':>10} {'ref ms':>10} {'ratio':>7}  (IQR)", flush=True)
+    for name in names or [n for n in ROWS if n not in EXTRA]:
         callables = ROWS[name]()
-        (ours, ref) = time_callables(callables, min_run_time=0.5, device="cpu", rounds=10)
+        ours, ref, *parts = time_callables(callables, min_run_time=0.5, device="cpu", rounds=10)
         ratios = [a / b for a, b in zip(ours.rounds_ms, ref.rounds_ms)]
         q1, med, q3 = _quartiles(ratios)
         print(
@@ -204,6 +238,15 @@ def main(names: list[str]) -> None:
             f"({q1:.2f}-{q3:.2f})",
             flush=True,
         )
+        for part in parts:  # a part of ours, against the reference and against ours
+            to_ref = _quartiles([a / b for a, b in zip(part.rounds_ms, ref.rounds_ms)])
+            to_ours = _quartiles([a / b for a, b in zip(part.rounds_ms, ours.rounds_ms)])
+            print(
+                f"  {part.label}: {part.median_ms:.3f} ms, {to_ref[1]:.2f}x the reference "
+                f"({to_ref[0]:.2f}-{to_ref[2]:.2f}), {to_ours[1]:.2f}x ours "
+                f"({to_ours[0]:.2f}-{to_ours[2]:.2f})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
