@@ -27,3 +27,14 @@ def test_profile_of_one_nbody_step():
     report = profile_nbody_step("gatr-nbody", steps=1, top=5)
     assert set(report["phases"]) == {"forward", "backward", "optimizer"}
     assert report["ops_per_step"] > 100 and len(report["top"]) == 5
+
+
+def test_attention_memory_rows():
+    from erlangen.bench.ga import attention_memory
+
+    rows = attention_memory(tokens=(64, 128), mv=4, heads=4)
+    assert [r["tokens"] for r in rows] == [64, 128]
+    for r in rows:
+        logits_mb = 4 * r["tokens"] ** 2 * 4 / 2**20  # the explicit path's (heads, n, n)
+        assert r["explicit_largest_mb"] >= logits_mb
+        assert 0 < r["sdpa_peak_mb"] < r["explicit_peak_mb"]

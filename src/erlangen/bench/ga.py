@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ga import algebra as ga
-from ..ga import products
+from ..ga import kernels, products
 from ..ga.layers import EquiLinear, GATr, GeometricAttention, GeometricBilinear
 from . import BenchPair, fwd_bwd, register
 
@@ -295,14 +295,17 @@ def attention_memory(tokens=(256, 512, 1024, 2048, 4096), mv: int = 8, heads: in
             with torch.no_grad():
                 attn(x)
 
-        def explicit(x=x):
-            with torch.no_grad():
-                q_mv = attn.q_proj(x)[0].unflatten(-2, (heads, 2)).movedim(-3, -4)
-                k_mv, v_mv = attn.kv_proj(x)[0].chunk(2, dim=-2)
-                q = attn._qk_features(q_mv, None, query=True)
-                k = attn._qk_features(k_mv.unsqueeze(-4), None, query=False)
-                logits = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5  # (1, h, n, n)
-                _ = logits.softmax(-1) @ v_mv.flatten(-2).unsqueeze(-3)
+        def explicit(x=x, n=n):
+            with torch.no_grad():  # the layer's own maps and features, kernel layout
+                xk = kernels.to_kernel_layout(x)  # (16, n, mv)
+                q_mv, _ = attn.q_proj.forward_kernel(xk, None)  # (16, n, heads * 2)
+                k_mv, v_mv = attn.kv_proj.forward_kernel(xk, None)[0].chunk(2, dim=-1)
+                q_f, k_f = attn.features(q_mv, query=True), attn.features(k_mv, query=False)
+                f = q_f.shape[0]
+                q = q_f.view(f, n, heads, 2).permute(2, 1, 0, 3).reshape(heads, n, f * 2)
+                k = k_f.permute(1, 0, 2).reshape(n, f * 2)
+                logits = q @ k.T / q.shape[-1] ** 0.5  # (heads, n, n)
+                _ = logits.softmax(-1) @ v_mv.permute(1, 0, 2).reshape(n, 16 * 2)
 
         sdpa_peak, _ = _peak_bytes(sdpa)
         ex_peak, ex_largest = _peak_bytes(explicit)
