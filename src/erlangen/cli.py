@@ -500,6 +500,10 @@ def train(
             "actions), frozen"
         ),
     ] = None,
+    compile_: Annotated[
+        bool,
+        typer.Option("--compile", help="train under torch.compile (compile time in results.json)"),
+    ] = False,
 ) -> None:
     """Train one model on one task; the run folder gets config, checkpoints, logs, results.
     Ctrl-C stops it, keeping the last checkpoint; --resume continues it."""
@@ -542,6 +546,7 @@ def train(
             seed=seed,
             device=device,
             transfer_from=str(transfer_from) if transfer_from is not None else None,
+            compile=compile_,
         )
         result = training.fit(config, out=out, progress=progress)
     if result.metrics:

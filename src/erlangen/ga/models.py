@@ -18,8 +18,10 @@ from ..fields import FieldTypeError, InvariantField, PositionField, VectorField
 from ..groups import SE, EuclideanGroup, as_group, standard
 from ..nn import EquivariantModule
 from ..registry import register_model
+from .attention import sdpa_mask
 from .embed import embed_point, embed_translation, extract_point
-from .layers import GATr
+from .kernels import from_kernel_layout, to_kernel_layout
+from .transformer import GATr
 
 
 def nbody_types(group: EuclideanGroup | str | None = None, bodies: int = 4, batch: int = 2):
@@ -106,10 +108,15 @@ class GATrNBody(EquivariantModule):
     ) -> Tensor:
         """Predicted final positions ``(B, N, 3)``; ``mask (B, N)`` marks real bodies."""
         check_nbody_inputs("GATrNBody", masses, positions, velocities)
+        self.validate_inputs(masses, positions, velocities)  # dtype and device
         points = embed_point(positions)
         mv = torch.stack([points, embed_translation(velocities)], dim=-2)
-        out, _ = self.net(mv, masses, mask=mask)  # no scalar outputs
-        return extract_point(points + out[..., 0, :])
+        # the inputs are validated: run GATr in its kernel layout directly
+        shape = tuple(positions.shape[:-1])
+        out, _ = self.net.forward_kernel(
+            to_kernel_layout(mv), masses.reshape(-1, 1), shape, sdpa_mask(mask, None, shape)
+        )  # no scalar outputs
+        return extract_point(points + from_kernel_layout(out, shape)[..., 0, :])
 
 
 @register_model("gatr-nbody", "ga", "GATr on n-body: points + translations, SE(3)-equivariant")

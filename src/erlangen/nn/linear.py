@@ -114,6 +114,12 @@ class EquivariantLinear(EquivariantModule):
                     f"bias_{a}", nn.Parameter(torch.zeros(m_out, basis.shape[0]))
                 )
                 self._bias_blocks.append((a, f"bias_{a}", f"bias_basis_{a}"))
+        # block-diagonal in the sorted layout (e.g. rep_in == rep_out, a sum of irreps or of
+        # copies of one representation): the matrix is one block_diag of the blocks
+        self._block_diagonal = len(types_in) == len(types_out) == len(self._blocks) and all(
+            a == b for a, b, _, _ in self._blocks
+        )
+        self._block_index = {(a, b): (p, buf) for a, b, p, buf in self._blocks}
         identity_in = torch.equal(perm_in, torch.arange(rep_in.dim))
         identity_out = torch.equal(perm_out, torch.arange(rep_out.dim))
         # sorted layout -> original layout
@@ -124,27 +130,37 @@ class EquivariantLinear(EquivariantModule):
             "_unsort_out", None if identity_out else torch.argsort(perm_out), persistent=False
         )
 
+    def _block(self, a: int, b: int) -> Tensor:
+        """The matrix block from in-type ``b`` to out-type ``a`` (sorted layout)."""
+        p, buf = self._block_index[(a, b)]
+        w, basis = getattr(self, p), getattr(self, buf)
+        m_out, d_out = self._shapes_out[a]
+        m_in, d_in = self._shapes_in[b]
+        if basis.shape[0] == 1:  # one basis element: an outer product, no reduction
+            block = w[:, None, :, 0, None] * basis[0][None, :, None, :]
+            return block.reshape(m_out * d_out, m_in * d_in)
+        return torch.einsum("xyk,kop->xoyp", w, basis).reshape(m_out * d_out, m_in * d_in)
+
     def weight(self) -> Tensor:
         """The dense equivariant matrix ``(d_out, d_in)``."""
-        ref = next(self.parameters(), None)
-        dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-        device = ref.device if ref is not None else None
-        rows = []
-        blocks = {(a, b): (p, buf) for a, b, p, buf in self._blocks}
-        for a, (m_out, d_out) in enumerate(self._shapes_out):
-            row = []
-            for b, (m_in, d_in) in enumerate(self._shapes_in):
-                if (a, b) in blocks:
-                    p, buf = blocks[(a, b)]
-                    w, basis = getattr(self, p), getattr(self, buf)
-                    block = torch.einsum("xyk,kop->xoyp", w, basis).reshape(
-                        m_out * d_out, m_in * d_in
-                    )
-                else:
-                    block = torch.zeros(m_out * d_out, m_in * d_in, dtype=dtype, device=device)
-                row.append(block)
-            rows.append(torch.cat(row, dim=1))
-        W = torch.cat(rows, dim=0)
+        if self._block_diagonal:  # one operation places every block (no zero blocks built)
+            blocks = [self._block(a, a) for a in range(len(self._shapes_out))]
+            W = torch.block_diag(*blocks) if len(blocks) > 1 else blocks[0]
+        else:
+            ref = next(self.parameters(), None)
+            dtype = ref.dtype if ref is not None else torch.get_default_dtype()
+            device = ref.device if ref is not None else None
+            rows = []
+            for a, (m_out, d_out) in enumerate(self._shapes_out):
+                row = []
+                for b, (m_in, d_in) in enumerate(self._shapes_in):
+                    if (a, b) in self._block_index:
+                        block = self._block(a, b)
+                    else:
+                        block = torch.zeros(m_out * d_out, m_in * d_in, dtype=dtype, device=device)
+                    row.append(block)
+                rows.append(torch.cat(row, dim=1))
+            W = torch.cat(rows, dim=0)
         if self._unsort_out is not None:
             W = W[self._unsort_out]
         if self._unsort_in is not None:
@@ -161,12 +177,14 @@ class EquivariantLinear(EquivariantModule):
         for a, (m_out, d_out) in enumerate(self._shapes_out):
             if a in by_type:
                 p, buf = by_type[a]
-                parts.append(
-                    torch.einsum("xk,ko->xo", getattr(self, p), getattr(self, buf)).reshape(-1)
-                )
+                w, basis = getattr(self, p), getattr(self, buf)
+                if basis.shape[0] == 1:  # one invariant direction: an outer product
+                    parts.append((w * basis).reshape(-1))
+                else:
+                    parts.append(torch.einsum("xk,ko->xo", w, basis).reshape(-1))
             else:
                 parts.append(torch.zeros(m_out * d_out, dtype=ref.dtype, device=ref.device))
-        b = torch.cat(parts)
+        b = torch.cat(parts) if len(parts) > 1 else parts[0]
         return b if self._unsort_out is None else b[self._unsort_out]
 
     def forward(self, x: Tensor) -> Tensor:

@@ -48,6 +48,9 @@ class TrainConfig:
     transfer_from : str, optional
         A run folder whose trained model hands this one what the two share, frozen, before
         training (knowledge transfer; see :func:`erlangen.train.transfer_from_run`).
+    compile : bool
+        Train the model under ``torch.compile`` (:mod:`erlangen.train.compile`); the
+        compilation time goes into ``results.json`` as ``compile_time_s``.
     """
 
     task: str
@@ -66,6 +69,7 @@ class TrainConfig:
     data_seed: int = 0
     device: str = "auto"
     transfer_from: str | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.transfer_from, os.PathLike):

@@ -33,6 +33,7 @@ from .checkpoints import (
     load_checkpoint,
     model_state,
 )
+from .compile import CompileModel
 from .config import FitResult, TrainConfig, read_config
 from .evaluation import evaluate_model
 from .interrupts import Stop, TrainingInterrupted, stop_on_sigint
@@ -327,6 +328,9 @@ def _train(
     all_callbacks = [EpochCheckpoint(ckpt, checkpoint_interval_s), digests, *callbacks]
     if progress is True:
         all_callbacks.append(ProgressBar(leave=True))
+    compiler = CompileModel() if config.compile else None
+    if compiler is not None:
+        all_callbacks.append(compiler)
 
     logs = run_dir / "logs"
     session = len(list(logs.glob("session*"))) if logs.is_dir() else 0
@@ -398,6 +402,8 @@ def _train(
             "world_size": world,
             "weight_digests": digests.digests,
         }
+        if compiler is not None:
+            metrics["compile_time_s"] = compiler.compile_time_s
         if evaluate:
             metrics.update(evaluate_model(task, model, data))
         write_json(run_dir / RESULTS_FILE, metrics)
