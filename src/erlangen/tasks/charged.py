@@ -69,10 +69,14 @@ class ChargedTask(NBodyTask):
     test_samples: int = SPLITS["test"][0]
 
     def load(self, seed: int) -> NBodySplits:
-        """Simulate (once; later from the cache) the three splits."""
+        """Simulate (once; later from the cache) the first ``train_pool`` training and
+        ``test_samples`` validation and test systems (the whole splits by default)."""
         return NBodySplits(
-            train=charged_nbody("train", seed=seed),
-            tests={split: charged_nbody(split, seed=seed) for split, _, _ in EVAL_SETS},
+            train=charged_nbody("train", num_samples=self.train_pool, seed=seed),
+            tests={
+                split: charged_nbody(split, num_samples=self.test_samples, seed=seed)
+                for split, _, _ in EVAL_SETS
+            },
         )
 
     def evaluate(self, model: nn.Module, data: NBodySplits) -> dict[str, Any]:

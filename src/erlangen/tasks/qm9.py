@@ -128,6 +128,8 @@ class QM9Task(TaskBase):
         Test molecules the E(3) check runs on.
     equivariance_elements : int
         Random rotations (half of them with a reflection) and translations of the check.
+    paths : tuple of str, optional
+        CSV files in qm9pack's layout instead of the installed wheel (tests use small ones).
     """
 
     target: str = "gap"
@@ -135,6 +137,7 @@ class QM9Task(TaskBase):
     eval_batch_size: int = 256
     equivariance_samples: int = 100
     equivariance_elements: int = 8
+    paths: tuple[str, ...] | None = None
 
     @property
     def unit(self) -> str:
@@ -143,7 +146,10 @@ class QM9Task(TaskBase):
     def load(self, seed: int) -> QM9Splits:
         """The three splits (the permutation seeded by ``seed``) and the training split's
         mean and MAD of the target."""
-        parts = {s: qm9(s, [self.target], self.scheme, seed=seed) for s in ("train", "val", "test")}
+        parts = {
+            s: qm9(s, [self.target], self.scheme, seed=seed, paths=self.paths)
+            for s in ("train", "val", "test")
+        }
         y = parts["train"].arrays["targets"][parts["train"].rows, list(TARGETS).index(self.target)]
         mean = float(np.mean(y))
         mad = float(np.mean(np.abs(y - mean)))
