@@ -146,7 +146,7 @@ def egnn_nbody(**options: Any) -> GraphNBody:
     return _adapted("egnn", "speed", options)
 
 
-@register_model("gnn-nbody", "tasks", "plain GNN on [x, v] (EGNN paper's baseline), n-body")
+@register_model("gnn-nbody", "tasks", "plain GNN on positions, velocities (EGNN baseline), n-body")
 def gnn_nbody(**options: Any) -> GraphNBody:
     return _adapted("gnn", "position+velocity", options)
 
