@@ -6,7 +6,10 @@ import torch
 
 from erlangen import bench
 from erlangen.bench.graph import (
+    dense_layer_forward,
     edge_memory,
+    first_layer_variants,
+    gathered_layer_forward,
     graphs,
     matched_layer,
     plain_layer_forward,
@@ -33,6 +36,22 @@ def test_plain_reference_is_the_same_function():
     h = torch.randn(pos.shape[0], 32, dtype=torch.float64)
     for a, b in zip(layer(h, pos, edges), plain_layer_forward(layer, h, pos, edges)):
         torch.testing.assert_close(a, b)
+
+
+def test_the_first_layer_variants_are_the_same_function():
+    torch.manual_seed(0)
+    layer = matched_layer().double()
+    pos, edges, _ = graphs(5, "fc")
+    pos = pos.double()
+    h = torch.randn(pos.shape[0], 32, dtype=torch.float64)
+    for variant in (
+        gathered_layer_forward(layer, h, pos, edges),
+        dense_layer_forward(layer, h, pos, 5),
+    ):
+        for a, b in zip(layer(h, pos, edges), variant):
+            torch.testing.assert_close(a, b)
+    (row,) = first_layer_variants([("fc", 5)], rounds=2)
+    assert row["layer_ms"] > 0 and set(row) >= {"gathered", "dense"}
 
 
 def test_graphs_have_about_the_planned_neighbours():

@@ -53,7 +53,8 @@ def test_the_registered_task_and_its_cpu_recipe():
     r = task.recipe
     assert (r.optimizer, r.lr, r.batch_size, r.schedule) == ("adam", 3e-4, 64, "constant")
     assert r.steps is not None and r.steps >= 1000
-    assert [task.model_name(m) for m in ("gatr", "transformer", "mlp")] == list(NBODY_MODELS)
+    short = ("gatr", "transformer", "mlp", "egnn")
+    assert [task.model_name(m) for m in short] == list(NBODY_MODELS)
     assert task.model_name("gatr-nbody") == "gatr-nbody"
     assert task.model_options("gatr-nbody") == CPU_MODEL_OPTIONS["gatr-nbody"]
     assert task.train_pool == 100_000 and task.test_samples == 5_000

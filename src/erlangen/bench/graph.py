@@ -22,11 +22,14 @@ Measurements (``python -m erlangen.bench.graph ...``):
 
 - ``memory``: peak memory of an EGNNLayer forward+backward on radius graphs up to 20,000
   nodes, per edge, and the largest single allocation (no ``N^2`` tensor);
-- ``radius``: :func:`~erlangen.graph.radius_graph` with the torch back end against vesin.
+- ``radius``: :func:`~erlangen.graph.radius_graph` with the torch back end against vesin;
+- ``variants``: the layer against two other forms of ``phi_e``'s first linear map (per-node
+  projections gathered per edge; dense per-pair tensors on complete graphs).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import statistics
@@ -37,6 +40,7 @@ import torch
 
 from ..graph import GNN, EGNNLayer, FrameAveraging, fully_connected_graph, radius_graph
 from ..graph.functional import scatter_sum
+from ..graph.messages import pair_linear
 from . import BenchPair, fwd_bwd, peer_available, register
 
 #: node features and message width (egnn-pytorch's default m_dim is 16)
@@ -85,6 +89,88 @@ def plain_layer_forward(layer: EGNNLayer, h, pos, edge_index):
     shift = scatter_sum(diff * layer.coord_mlp(m), dst, n)
     out = h + layer.node_mlp(torch.cat([h, scatter_sum(m, dst, n)], -1))
     return out, pos + shift
+
+
+def gathered_layer_forward(layer: EGNNLayer, h, pos, edge_index):
+    """The layer with ``phi_e``'s first linear map applied per node and gathered per edge
+    (``W_i h_i + W_j h_j + w r_ij^2``), whatever its width (the layer itself does this only
+    when that map is no wider than the node features)."""
+    src, dst = edge_index
+    diff = pos.index_select(0, dst) - pos.index_select(0, src)
+    r2 = diff.square().sum(-1, keepdim=True)
+    m = layer.edge_mlp[1:](pair_linear(layer.edge_mlp[0], h, src, dst, r2))
+    n, width = h.shape[0], m.shape[1]
+    both = scatter_sum(torch.cat([m, diff * layer.coord_mlp(m)], -1), dst, n)
+    out = h + layer.node_mlp(torch.cat([h, both[:, :width]], -1))
+    return out, pos + both[:, width:]
+
+
+def dense_layer_forward(layer: EGNNLayer, h, pos, nodes: int):
+    """The layer on complete graphs of ``nodes`` nodes each, as dense ``(B, n, n, .)``
+    tensors: per-node projections broadcast over pairs instead of gathered, sums over the
+    source axis instead of scatters, the diagonal masked out."""
+    n_all, c = h.shape
+    b = n_all // nodes
+    hd, pd = h.view(b, nodes, c), pos.view(b, nodes, 3)
+    first = layer.edge_mlp[0]
+    w = first.weight
+    diff = pd.unsqueeze(2) - pd.unsqueeze(1)  # [b, i, j] = x_i - x_j
+    r2 = diff.square().sum(-1, keepdim=True)
+    at_i = torch.nn.functional.linear(hd, w[:, :c], first.bias)
+    at_j = torch.nn.functional.linear(hd, w[:, c : 2 * c])
+    pre = torch.addcmul(at_i.unsqueeze(2) + at_j.unsqueeze(1), r2, w[:, 2 * c])
+    off_diagonal = 1.0 - torch.eye(nodes, dtype=h.dtype, device=h.device).unsqueeze(-1)
+    m = layer.edge_mlp[1:](pre) * off_diagonal
+    shift = (diff * layer.coord_mlp(m)).sum(2).reshape(n_all, 3)
+    out = h + layer.node_mlp(torch.cat([h, m.sum(2).reshape(n_all, -1)], -1))
+    return out, pos + shift
+
+
+def _backward_of(forward) -> None:
+    sum(t.sum() for t in forward()).backward()
+
+
+def first_layer_variants(
+    layouts=(("fc", 5), ("fc", 50), ("fc", 500), ("radius", 50), ("radius", 500)),
+    rounds: int = 9,
+) -> list[dict]:
+    """Forward+backward time of the matched layer against two other ways of computing
+    ``phi_e``'s first linear map: per-node projections gathered per edge, and (complete
+    graphs) dense per-pair tensors. Interleaved rounds; the median and quartiles of the
+    per-round ratios ``variant / layer`` (``rounds >= 2``)."""
+    if rounds < 2:
+        raise ValueError(f"quartiles need rounds >= 2, got {rounds}")
+    rows = []
+    for kind, nodes in layouts:
+        torch.manual_seed(0)
+        pos, edges, _ = graphs(nodes, kind)
+        layer = matched_layer()
+        h = torch.randn(pos.shape[0], DIM, requires_grad=True)
+        pos.requires_grad_(True)
+        forms = {
+            "layer": functools.partial(layer, h, pos, edges),
+            "gathered": functools.partial(gathered_layer_forward, layer, h, pos, edges),
+        }
+        if kind == "fc":
+            forms["dense"] = functools.partial(dense_layer_forward, layer, h, pos, nodes)
+        steps = {k: functools.partial(_backward_of, f) for k, f in forms.items()}
+        for step in steps.values():
+            step()
+        times: dict[str, list[float]] = {k: [] for k in steps}
+        for _ in range(rounds):
+            for k, step in steps.items():
+                start = time.perf_counter()
+                step()
+                times[k].append(time.perf_counter() - start)
+        row = {"kind": kind, "nodes": nodes, "edges": edges.shape[1]}
+        row["layer_ms"] = 1e3 * statistics.median(times["layer"])
+        for k in steps:
+            if k != "layer":
+                ratios = [a / b for a, b in zip(times[k], times["layer"])]
+                q = statistics.quantiles(ratios, n=4)
+                row[k] = (statistics.median(ratios), q[0], q[2])
+        rows.append(row)
+    return rows
 
 
 def _peer(dim: int, m_dim: int, sparse: bool):
@@ -275,7 +361,23 @@ def _main(argv: list[str]) -> None:
                 f"{r['torch'] / r['vesin']:.1f} |"
             )
         return
-    print("usage: python -m erlangen.bench.graph memory [NODES ...] | radius")
+    if argv[:1] == ["variants"]:
+        print(f"phi_e's first layer, {torch.get_num_threads()} thread(s): variant / layer")
+        print("| graphs | edges | layer ms | gathered / layer | dense / layer |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for r in first_layer_variants():
+            cells = [
+                f"{r[k][0]:.2f} ({r[k][1]:.2f}-{r[k][2]:.2f})" if k in r else "-"
+                for k in ("gathered", "dense")
+            ]
+            b = max(1, 500 // r["nodes"])
+            print(
+                f"| {b} x {r['nodes']}, {r['kind']} | {r['edges']:,} | {r['layer_ms']:.1f} | "
+                + " | ".join(cells)
+                + " |"
+            )
+        return
+    print("usage: python -m erlangen.bench.graph memory [NODES ...] | radius | variants")
     raise SystemExit(2)
 
 
@@ -283,4 +385,13 @@ if __name__ == "__main__":
     _main(sys.argv[1:])
 
 
-__all__ = ["edge_memory", "graphs", "matched_layer", "plain_layer_forward", "radius_times"]
+__all__ = [
+    "dense_layer_forward",
+    "edge_memory",
+    "first_layer_variants",
+    "gathered_layer_forward",
+    "graphs",
+    "matched_layer",
+    "plain_layer_forward",
+    "radius_times",
+]

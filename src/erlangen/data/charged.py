@@ -61,6 +61,11 @@ class ChargedData:
     def __len__(self) -> int:
         return self.charges.shape[0]
 
+    def tensors(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(charges, positions, velocities, targets)``: the n-body tasks' layout (the
+        charges in the place of the masses)."""
+        return self.charges, self.positions, self.velocities, self.targets
+
     def graphs(self, index: int | None = None):
         """The systems as torch_geometric ``Data`` objects (all, or one): ``x`` the speed
         ``(5, 1)``, ``pos``, ``vel``, ``charges``, ``y`` the target positions, ``edge_index``

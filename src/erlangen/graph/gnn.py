@@ -66,10 +66,8 @@ class GNNLayer(EquivariantModule):
         self.edge_mlp = mlp([2 * in_channels + edge_dim, hidden, hidden], act, True)
         self.node_mlp = mlp([in_channels + hidden, hidden, out_channels], act)
         G = Symmetric(nodes)
-        ins = [T.node_scalars(G, in_channels), T.edges(G)]
-        if edge_dim:
-            ins.append(T.edge_scalars(G, edge_dim))
-        self.in_type, self.out_type = tuple(ins), T.node_scalars(G, out_channels)
+        self.in_type = T.graph_inputs(G, in_channels, edge_dim)
+        self.out_type = T.node_scalars(G, out_channels)
 
     def forward(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None) -> Tensor:
         who = type(self).__name__
@@ -144,15 +142,8 @@ class GNN(EquivariantModule):
             self.decoder = mlp([hidden, hidden, hidden], act)
             self.graph_decoder = mlp([hidden, hidden, out_channels], act)
         G = Symmetric(nodes)
-        ins = [T.node_scalars(G, in_channels), T.edges(G)]
-        if edge_dim:
-            ins.append(T.edge_scalars(G, edge_dim))
-        self.in_type = tuple(ins)
-        self.out_type = (
-            T.node_scalars(G, out_channels)
-            if readout == "node"
-            else T.graph_scalars(G, out_channels)
-        )
+        self.in_type = T.graph_inputs(G, in_channels, edge_dim)
+        self.out_type = T.scalar_readout(G, out_channels, readout)
 
     def forward(
         self,

@@ -76,15 +76,8 @@ class GraphTransformer(EquivariantModule):
         self.norm = nn.LayerNorm(hidden)
         self.decoder = mlp([hidden, hidden, out_channels])
         G = Symmetric(nodes)
-        ins = [T.node_scalars(G, in_channels), T.edges(G)]
-        if edge_dim:
-            ins.append(T.edge_scalars(G, edge_dim))
-        self.in_type = tuple(ins)
-        self.out_type = (
-            T.node_scalars(G, out_channels)
-            if readout == "node"
-            else T.graph_scalars(G, out_channels)
-        )
+        self.in_type = T.graph_inputs(G, in_channels, edge_dim)
+        self.out_type = T.scalar_readout(G, out_channels, readout)
 
     def forward(
         self,

@@ -86,3 +86,19 @@ def graph_scalars(group: Group, channels: int) -> GraphField:
 def graph_vectors(group: DirectProduct) -> GraphField:
     """One 3-vector per graph ``(num_graphs, 3)``."""
     return GraphField(group, fiber=vector_fiber(group))
+
+
+def graph_inputs(group: Group, channels: int, edge_dim: int = 0) -> tuple:
+    """The inputs of a network on graphs without positions: node features, ``edge_index``
+    and, when ``edge_dim`` is not 0, edge features."""
+    ins = [node_scalars(group, channels), edges(group)]
+    if edge_dim:
+        ins.append(edge_scalars(group, edge_dim))
+    return tuple(ins)
+
+
+def scalar_readout(group: Group, channels: int, readout: str) -> NodeField | GraphField:
+    """Invariant outputs per node (``readout="node"``) or per graph (``"graph"``)."""
+    if readout == "node":
+        return node_scalars(group, channels)
+    return graph_scalars(group, channels)

@@ -13,6 +13,7 @@ import torch
 
 from ..tasks import Task
 from ..train import TrainConfig, build_model, check_model_fits
+from ..train.batches import training_samples
 from ..train.models import warnings_only_on_success
 
 AUGMENT_SUFFIX = "+aug"
@@ -246,7 +247,7 @@ def check_plan_fits(plan: SweepPlan, task: Task, data: Any) -> None:
             raise ValueError(
                 f"training-set size {n} does not fit task {task.name!r}: {e}"
             ) from None
-    tensors = tuple(data.train_subset(min(plan.sizes)))
+    tensors = training_samples(task, data.train_subset(min(plan.sizes)))
     for spec in plan.models:
         contender = Contender.parse(spec)
         name = task.model_name(contender.model)

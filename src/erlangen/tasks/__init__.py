@@ -19,19 +19,35 @@ from .base import (
     TaskBase,
     TaskData,
 )
+from .charged import NBODY_CHARGED, ChargedTask
 from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
 from .nbody import NBODY_GRAVITY, NBodySplits, NBodyTask
+from .qm9 import QM9_GAP, QM9Task, task_from_name
 
 TASKS: dict[str, Task] = {
-    t.name: t for t in (ROTATED_DIGITS, DIGITS, ROTATED_MNIST, SKLEARN_DIGITS, NBODY_GRAVITY)
+    t.name: t
+    for t in (
+        ROTATED_DIGITS,
+        DIGITS,
+        ROTATED_MNIST,
+        SKLEARN_DIGITS,
+        NBODY_GRAVITY,
+        NBODY_CHARGED,
+        QM9_GAP,
+    )
 }
 
 
 def get_task(name: str) -> Task:
-    """The task registered as ``name``; ``KeyError`` listing the known ones otherwise."""
-    if name not in TASKS:
-        raise KeyError(f"unknown task {name!r}; available: {', '.join(sorted(TASKS))}")
-    return TASKS[name]
+    """The task registered as ``name``, or a QM9 target task ``qm9-<target>[-schnet]``;
+    ``KeyError`` listing the known ones otherwise."""
+    if name in TASKS:
+        return TASKS[name]
+    task = task_from_name(name)
+    if task is None:
+        known = ", ".join([*sorted(TASKS), "qm9-<target>[-schnet]"])
+        raise KeyError(f"unknown task {name!r}; available: {known}")
+    return task
 
 
 __all__ = [
@@ -39,10 +55,12 @@ __all__ = [
     "ROTATION_PROBES",
     "SCHEDULES",
     "TASKS",
+    "ChargedTask",
     "ClassificationTask",
     "Column",
     "NBodySplits",
     "NBodyTask",
+    "QM9Task",
     "Recipe",
     "RotationProbe",
     "Task",

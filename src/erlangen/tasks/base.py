@@ -160,7 +160,8 @@ class TaskData(Protocol):
 
     def train_subset(self, n: int | None) -> tuple[Tensor, ...]:
         """The first ``n`` training samples as a tuple of tensors with a common first axis
-        (all of them when ``n`` is None); a batch of it is what :meth:`Task.loss` receives."""
+        (all of them when ``n`` is None); a batch of it is what :meth:`Task.loss` receives.
+        A task with a ``train_loader`` returns any sized, indexable dataset instead."""
         ...
 
 
@@ -172,6 +173,14 @@ class Task(Protocol):
     (optimizer, schedule, shuffling, checkpoints, resume, NaN stop, DDP, logs). Implement it
     by subclassing :class:`TaskBase` (see :class:`ClassificationTask` and
     :class:`erlangen.tasks.nbody.NBodyTask`).
+
+    Samples that are not tensors with a common first axis (graphs of different sizes): the
+    task also defines ``train_loader(samples, batch_sampler)``, which returns an iterable of
+    batches of ``samples`` (what ``train_subset`` returned) in the order of
+    ``batch_sampler`` (an iterable of index lists or tensors, e.g. torch_geometric's
+    ``DataLoader(samples, batch_sampler=batch_sampler)``); :meth:`loss` then receives those
+    batches as they are. The trainer's sampler, resume, DDP sharding and checks stay the
+    same (see :mod:`erlangen.tasks.qm9`).
     """
 
     name: str

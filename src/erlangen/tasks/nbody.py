@@ -28,15 +28,24 @@ from ..check import equivariance
 from ..data.nbody import NBodyData, nbody
 from ..ga.models import nbody_types
 from ..groups import SE
-from . import nbody_baselines  # noqa: F401  (registers transformer-nbody and mlp-nbody)
+from . import (
+    nbody_baselines,  # noqa: F401  (registers transformer-nbody and mlp-nbody)
+    nbody_graph,  # noqa: F401  (registers egnn-nbody)
+)
 from .base import Column, Recipe, TaskBase, count_parameters, model_device
 
 #: the models that compete (``gatr-nbody`` registered by ``erlangen.ga``, the baselines by
-#: :mod:`erlangen.tasks.nbody_baselines`)
-NBODY_MODELS = ("gatr-nbody", "transformer-nbody", "mlp-nbody")
+#: :mod:`erlangen.tasks.nbody_baselines`, EGNN in its n-body adapter by
+#: :mod:`erlangen.tasks.nbody_graph`)
+NBODY_MODELS = ("gatr-nbody", "transformer-nbody", "mlp-nbody", "egnn-nbody")
 
 #: short names accepted on the command line for this task
-NBODY_ALIASES = {"gatr": "gatr-nbody", "transformer": "transformer-nbody", "mlp": "mlp-nbody"}
+NBODY_ALIASES = {
+    "gatr": "gatr-nbody",
+    "transformer": "transformer-nbody",
+    "mlp": "mlp-nbody",
+    "egnn": "egnn-nbody",
+}
 
 #: model sizes of the CPU recipe (the registered defaults are the reference sizes: GATr with
 #: 16 multivector / 128 scalar channels and 10 blocks, a width-160 10-block Transformer, an MLP
@@ -46,6 +55,9 @@ CPU_MODEL_OPTIONS = {
     "gatr-nbody": {"hidden_mv": 16, "hidden_s": 64, "blocks": 4, "heads": 8},
     "transformer-nbody": {"hidden": 112, "blocks": 4, "heads": 8},
     "mlp-nbody": {"hidden": 384},
+    # the EGNN paper's n-body size (64 features, 4 layers); node inputs the speed and the
+    # mass (edge inputs m_i m_j and the squared distance)
+    "egnn-nbody": {"node_inputs": "speed+scalar"},
 }
 
 #: (split, metric key, description) of the test sets

@@ -1,10 +1,16 @@
 """The training batches: a permutation per epoch that depends only on ``(seed, epoch)``,
-sharded over ranks, so a run resumed at epoch ``k`` sees the batches the uninterrupted run saw."""
+sharded over ranks, so a run resumed at epoch ``k`` sees the batches the uninterrupted run saw.
+
+A task's training data is a tuple of tensors with a common first axis (batched here by
+indexing), or, for a task with a ``train_loader`` method (graphs of different sizes), any
+sized dataset that the task's own loader batches (:func:`train_loader`).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,3 +94,41 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         if self.total_batches is not None:
             batches = batches[: max(0, self.total_batches - epoch * len(self))]
         yield from batches
+
+
+def own_loader(task: Any) -> Callable[[Any, Iterable[Sequence[int]]], Iterable] | None:
+    """The task's ``train_loader(samples, batch_sampler)`` when it batches its own samples
+    (e.g. torch_geometric's ``DataLoader``), else None."""
+    make = getattr(task, "train_loader", None)
+    return make if callable(make) else None
+
+
+def training_samples(task: Any, subset: Any) -> Any:
+    """What the trainer holds of ``data.train_subset(n)``: a tuple of tensors, or the task's
+    own dataset unchanged when it batches its own samples."""
+    return subset if own_loader(task) else tuple(subset)
+
+
+def sample_count(task: Any, samples: Any) -> int:
+    """Number of training samples in :func:`training_samples`' result."""
+    return len(samples) if own_loader(task) else int(samples[0].shape[0])
+
+
+def train_loader(task: Any, samples: Any, batch_sampler: Iterable[Sequence[int]]) -> Iterable:
+    """Batches of ``samples`` in the order of ``batch_sampler`` (lists or tensors of indices):
+    by indexing the tensors, or through the task's own loader."""
+    make = own_loader(task)
+    if make is not None:
+        return make(samples, batch_sampler)
+    return torch.utils.data.DataLoader(
+        TensorBatches(samples), sampler=batch_sampler, batch_size=None, num_workers=0
+    )
+
+
+def batch_size(batch: Any) -> int:
+    """Samples in a batch: the first axis of a tuple of tensors, or ``num_graphs`` of a
+    torch_geometric ``Batch`` (``len`` otherwise)."""
+    if isinstance(batch, tuple | list):
+        return int(batch[0].shape[0])
+    graphs = getattr(batch, "num_graphs", None)
+    return int(graphs) if graphs is not None else len(batch)

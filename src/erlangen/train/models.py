@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ..registry import get_model, load_factory
 from ..tasks import Task
+from .batches import own_loader
 
 
 def _one_line(error: BaseException) -> str:
@@ -91,11 +92,15 @@ FIT_CHECK_SAMPLES = 2
 
 
 def check_model_fits(
-    model: nn.Module, task: Task, tensors: Sequence[Tensor], name: str | None = None
+    model: nn.Module, task: Task, tensors: Sequence[Tensor] | Any, name: str | None = None
 ) -> None:
     """Run ``task.loss`` on the first two training samples, so that a model that does not fit
     the task's data (an image model on 8x8 digits or on n-body systems, a wrong number of
     classes) fails with one message before any run folder is created.
+
+    ``tensors`` is the training data as the trainer holds it
+    (:func:`~erlangen.train.batches.training_samples`): a tuple of tensors, or the dataset of
+    a task that batches its own samples (its ``train_loader`` makes the batch).
 
     The model runs in eval mode without gradients and with the random number generator's
     state restored afterwards, so training that follows is exactly what it would have been
@@ -106,17 +111,25 @@ def check_model_fits(
     ValueError
         Naming the model, the task, the shapes of the batch and the model's error.
     """
-    batch = tuple(t[:FIT_CHECK_SAMPLES] for t in tensors)
+    make = own_loader(task)
+    if make is None:
+        batch = tuple(t[:FIT_CHECK_SAMPLES] for t in tensors)
+    else:
+        first = list(range(min(FIT_CHECK_SAMPLES, len(tensors))))
+        batch = next(iter(make(tensors, [first])))
     was_training = model.training
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             model.eval()
             task.loss(model, batch, augment=False, generator=None)
     except Exception as e:
-        shapes = ", ".join(str(tuple(t.shape)) for t in batch)
+        if make is None:
+            shapes = "shapes " + ", ".join(str(tuple(t.shape)) for t in batch)
+        else:
+            shapes = " ".join(repr(batch).split())
         raise ValueError(
             f"model {name or type(model).__name__!r} does not fit task {task.name!r}: on a "
-            f"batch of its training data (shapes {shapes}) it fails with {_one_line(e)}"
+            f"batch of its training data ({shapes}) it fails with {_one_line(e)}"
         ) from e
     finally:
         model.train(was_training)

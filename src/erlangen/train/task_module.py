@@ -18,7 +18,15 @@ from torch import Tensor, nn
 
 from .. import __version__
 from ..tasks import Recipe, Task
-from .batches import EpochBatchSampler, TensorBatches, epoch_seed
+from .batches import (
+    EpochBatchSampler,
+    batch_size,
+    epoch_seed,
+    own_loader,
+    sample_count,
+    train_loader,
+    training_samples,
+)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -36,19 +44,25 @@ class TaskModule(pl.LightningModule):
     task : Task
         Supplies ``loss(model, batch, augment=, generator=)``.
     recipe : Recipe
-    tensors : sequence of Tensor
-        The training data, one tensor per input/target with a common first axis (samples).
+    tensors : sequence of Tensor, or a dataset
+        The training data, one tensor per input/target with a common first axis (samples);
+        or, for a task with its own ``train_loader``, the dataset that loader batches.
     seed : int
     """
 
     def __init__(
-        self, model: nn.Module, task: Task, recipe: Recipe, tensors: Sequence[Tensor], seed: int
+        self,
+        model: nn.Module,
+        task: Task,
+        recipe: Recipe,
+        tensors: Sequence[Tensor] | Any,
+        seed: int,
     ):
         super().__init__()
         self.model = model
         self.task = task
         self.recipe = recipe
-        self.tensors = tuple(tensors)
+        self.tensors = training_samples(task, tensors)
         self.seed = seed
         self.train_time_s = 0.0
         self._t0: float | None = None
@@ -60,18 +74,13 @@ class TaskModule(pl.LightningModule):
 
     def train_dataloader(self):
         sampler = EpochBatchSampler(
-            self.tensors[0].shape[0],
+            sample_count(self.task, self.tensors),
             self.recipe.batch_size,
             self.seed,
             lambda: self.current_epoch,
             total_batches=self.recipe.steps,
         )
-        return torch.utils.data.DataLoader(
-            TensorBatches(self.tensors),
-            sampler=sampler,
-            batch_size=None,
-            num_workers=0,
-        )
+        return train_loader(self.task, self.tensors, sampler)
 
     def _start_epoch(self) -> None:
         seed = epoch_seed(self.seed, self.current_epoch, self.global_rank)
@@ -82,8 +91,9 @@ class TaskModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         if batch_idx == 0:
             self._start_epoch()
+        batch = batch if own_loader(self.task) else tuple(batch)
         loss, extra = self.task.loss(
-            self.model, tuple(batch), augment=self.recipe.augment, generator=self._aug_gen
+            self.model, batch, augment=self.recipe.augment, generator=self._aug_gen
         )
         total = loss
         aux_fn = getattr(self.model, "auxiliary_loss", None)
@@ -99,7 +109,7 @@ class TaskModule(pl.LightningModule):
             on_epoch=True,
             on_step=False,
             prog_bar=True,
-            batch_size=batch[0].shape[0],
+            batch_size=batch_size(batch),
             sync_dist=True,
         )
         return total

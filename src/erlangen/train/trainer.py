@@ -25,6 +25,7 @@ from ..environment import environment
 from ..tasks import Recipe, Task, get_task
 from ..tasks.base import count_parameters
 from . import distributed
+from .batches import sample_count, training_samples
 from .callbacks import EpochCheckpoint, ProgressBar, RankDigests
 from .checkpoints import (
     AtomicCheckpointIO,
@@ -208,8 +209,8 @@ def _fit(
         # everything that can fail is checked before a run folder is created or written
         pl.seed_everything(config.seed, workers=True, verbose=False)
         data = task.load(config.data_seed)
-        tensors = tuple(data.train_subset(config.train_size))
-        samples = int(tensors[0].shape[0])
+        tensors = training_samples(task, data.train_subset(config.train_size))
+        samples = sample_count(task, tensors)
         with warnings_only_on_success():
             model = build_model(config.model, task, config.model_options)
             check_model_fits(model, task, tensors, config.model)
@@ -294,7 +295,7 @@ def _train(
     run_dir: Path,
     *,
     data: Any,
-    tensors: tuple[torch.Tensor, ...],
+    tensors: tuple[torch.Tensor, ...] | Any,
     model: torch.nn.Module,
     transferred: list[str],
     epochs: int,
@@ -306,7 +307,7 @@ def _train(
     checkpoint_interval_s: float,
 ) -> FitResult:
     rank0 = distributed.rank() == 0
-    samples = int(tensors[0].shape[0])
+    samples = sample_count(task, tensors)
     ckpt = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
     if rank0:
         record = {
