@@ -68,7 +68,7 @@ def test_molecules_without_a_cell_and_unknown_elements():
     atoms.numbers[0] = 1
     with pytest.raises(ValueError, match=r"knows atomic numbers \[29, 79\], got \[1\]"):
         atoms.get_potential_energy()
-    with pytest.raises(TypeError, match="needs an erlangen.o3.Potential"):
+    with pytest.raises(TypeError, match=r"needs an erlangen\.o3\.Potential"):
         Calculator(torch.nn.Linear(2, 2))
 
 

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..fields import GraphField, NodeField, PositionField
-from ..groups import E, O3, Symmetric, euclidean, standard
+from ..groups import O3, E, Symmetric, euclidean, standard
 from ..groups.irreps import Irrep, Irreps
 from ..nn import EquivariantModule
 from ..nn.neighbours import (
