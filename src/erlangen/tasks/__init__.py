@@ -21,9 +21,19 @@ from .base import (
 )
 from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
 from .nbody import NBODY_GRAVITY, NBodySplits, NBodyTask
+from .potential import EMT_COPPER, QM9_ENERGY, AtomsSplits, PotentialTask
 
 TASKS: dict[str, Task] = {
-    t.name: t for t in (ROTATED_DIGITS, DIGITS, ROTATED_MNIST, SKLEARN_DIGITS, NBODY_GRAVITY)
+    t.name: t
+    for t in (
+        ROTATED_DIGITS,
+        DIGITS,
+        ROTATED_MNIST,
+        SKLEARN_DIGITS,
+        NBODY_GRAVITY,
+        EMT_COPPER,
+        QM9_ENERGY,
+    )
 }
 
 
@@ -39,10 +49,12 @@ __all__ = [
     "ROTATION_PROBES",
     "SCHEDULES",
     "TASKS",
+    "AtomsSplits",
     "ClassificationTask",
     "Column",
     "NBodySplits",
     "NBodyTask",
+    "PotentialTask",
     "Recipe",
     "RotationProbe",
     "Task",
