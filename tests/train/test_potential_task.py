@@ -125,7 +125,7 @@ def test_a_run_trains_and_loads_as_a_calculator_that_runs_md(tiny_emt, tmp_path)
 def test_from_run_refuses_what_is_not_a_finished_potential_run(tmp_path):
     from erlangen.o3 import Calculator
 
-    with pytest.raises(FileNotFoundError, match="not a finished run folder: no config.json"):
+    with pytest.raises(FileNotFoundError, match=r"not a finished run folder: no config\.json"):
         Calculator.from_run(tmp_path)
     (tmp_path / "checkpoints").mkdir()
     torch.save({"state_dict": {}}, tmp_path / "checkpoints" / "last.ckpt")

@@ -2,8 +2,12 @@
 
 ASE is optional (the ``atoms`` extra): this module imports it, and ``erlangen.o3`` imports
 this module only when ``erlangen.o3.Calculator`` is first used, so the family stays importable
-without it. A trained run's potential is read by the application:
-``erlangen.atoms.calculator_from_run(RUN_DIR)`` (a family may not read run folders).
+without it. :meth:`Calculator.from_run` loads the potential of a training run
+(``erlangen train emt-copper --model potential``): the run's ``config.json`` records every
+option of the model (the potential tasks put species, cutoff and data statistics there), and
+``checkpoints/last.ckpt`` its weights. Both files are read here directly, through the core
+registry, so the family does not import the training machinery (a test checks that this gives
+the model ``erlangen.train.load_run`` gives).
 
 >>> import torch
 >>> from ase.build import bulk
@@ -17,12 +21,22 @@ without it. A trained run's potential is read by the application:
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 from ase.calculators.calculator import Calculator as _AseCalculator
 from ase.calculators.calculator import all_changes
 
+from ..registry import get_model
 from .potential import Potential
+
+#: the files of a run folder (as :mod:`erlangen.train.run_dir` writes them)
+CONFIG_FILE = "config.json"
+CHECKPOINT = Path("checkpoints") / "last.ckpt"
+MODEL_PREFIX = "model."  # the model's tensors in a checkpoint's state_dict
 
 
 class Calculator(_AseCalculator):
@@ -62,6 +76,32 @@ class Calculator(_AseCalculator):
         self.device, self.dtype = device, dtype
         self.model = model.to(device=device, dtype=dtype).eval()
 
+    @classmethod
+    def from_run(
+        cls,
+        run_dir: str | os.PathLike,
+        device: str | torch.device = "auto",
+        dtype: torch.dtype = torch.float64,
+        **kwargs,
+    ) -> Calculator:
+        """The calculator of a trained run's potential.
+
+        Parameters
+        ----------
+        run_dir : path
+            A run folder of ``erlangen train TASK --model potential``.
+        device, dtype, kwargs
+            As in the constructor.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``run_dir`` has no ``config.json`` or no ``checkpoints/last.ckpt``.
+        ValueError
+            When the run's model is not a potential, or its checkpoint does not fit it.
+        """
+        return cls(load_potential(run_dir), device=device, dtype=dtype, **kwargs)
+
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
@@ -100,4 +140,34 @@ class Calculator(_AseCalculator):
             )
 
 
-__all__ = ["Calculator"]
+def load_potential(run_dir: str | os.PathLike) -> Potential:
+    """The trained :class:`Potential` of a run folder, in eval mode on the CPU (see
+    :meth:`Calculator.from_run`)."""
+    run_dir = Path(run_dir)
+    config_path, ckpt = run_dir / CONFIG_FILE, run_dir / CHECKPOINT
+    for path in (config_path, ckpt):
+        if not path.is_file():
+            raise FileNotFoundError(f"{run_dir} is not a finished run folder: no {path.name}")
+    config = json.loads(config_path.read_text()).get("config", {})
+    name, options = config.get("model"), config.get("model_options", {})
+    model = get_model(name).factory(**options) if isinstance(name, str) else None
+    if not isinstance(model, Potential):
+        raise ValueError(
+            f"{run_dir} trained model {name!r}, not an interatomic potential "
+            "(train one with: erlangen train emt-copper --model potential)"
+        )
+    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
+    state = {
+        k[len(MODEL_PREFIX) :]: v
+        for k, v in checkpoint.get("state_dict", {}).items()
+        if k.startswith(MODEL_PREFIX)
+    }
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = " ".join(str(e).split())[:300]
+        raise ValueError(f"{ckpt} does not fit {name!r} with options {options}: {first}") from None
+    return model.eval()
+
+
+__all__ = ["Calculator", "load_potential"]
