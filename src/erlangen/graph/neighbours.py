@@ -12,6 +12,7 @@ import types
 from ..nn import neighbours as _core
 from ..nn.neighbours import (
     PAIRS_PER_BLOCK,
+    PERIODIC_VESIN_FROM_NODES,
     SMALL_GRAPH,
     VESIN_FROM_NODES,
     batch_or_zeros,
@@ -38,6 +39,7 @@ sys.modules[__name__].__class__ = _ForwardingModule
 
 __all__ = [
     "PAIRS_PER_BLOCK",
+    "PERIODIC_VESIN_FROM_NODES",
     "SMALL_GRAPH",
     "VESIN_FROM_NODES",
     "batch_or_zeros",

@@ -74,6 +74,11 @@ SMALL_GRAPH = 64
 #: 2,000 and 16x at 10,000; docs/graphs.md)
 VESIN_FROM_NODES = 512
 
+#: the same for periodic cells, where the torch back end measures distances to every image
+#: that can be within the cutoff: vesin is faster at every size (measured, fcc copper, cutoff
+#: 4.5 Angstrom, one thread: 7x at 8 atoms, 2.3x at 64, 12x at 216, 37x at 512)
+PERIODIC_VESIN_FROM_NODES = 1
+
 
 def _check(pos: Tensor, batch: Tensor | None) -> None:
     if pos.dim() != 2 or pos.shape[1] < 1:
@@ -399,7 +404,8 @@ def periodic_radius_graph(
     method : str
         ``"torch"`` (distances to all images that can be within ``r``, ``O(N^2)`` per graph;
         any device), ``"vesin"`` (cell lists, ``O(N)``; CPU) or ``"auto"`` (vesin from
-        :data:`VESIN_FROM_NODES` nodes in a graph when it is installed).
+        :data:`PERIODIC_VESIN_FROM_NODES` nodes in a graph, on the CPU, when it is
+        installed).
 
     Returns
     -------
@@ -433,7 +439,7 @@ def periodic_radius_graph(
     x = (pos if order is None else pos[order]).detach().to(torch.float64)
     sizes = (ptr[1:] - ptr[:-1]).tolist()
     if method == "auto":
-        big_cpu = pos.device.type == "cpu" and n and max(sizes) >= VESIN_FROM_NODES
+        big_cpu = pos.device.type == "cpu" and n and max(sizes) >= PERIODIC_VESIN_FROM_NODES
         method = "vesin" if big_cpu and vesin_available() else "torch"
     if method == "vesin" and not vesin_available():
         raise ImportError(
