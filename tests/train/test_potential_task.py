@@ -112,14 +112,35 @@ def test_a_run_trains_and_loads_as_a_calculator_that_runs_md(tiny_emt, tmp_path)
     assert np.ptp(total) < 0.05 * np.ptp(record["series"]["potential"]) + 1e-6
     assert (tmp_path / "md" / "md.png").stat().st_size > 1000
 
+    import ase.io
+    from ase.build import bulk
+
     from erlangen.cli import app
 
+    structure = tmp_path / "cuau.extxyz"
+    cell = bulk("Cu", "fcc", a=3.7, cubic=True)
+    cell.numbers[0] = 79
+    ase.io.write(structure, cell)
     out = tmp_path / "md-cli"
     cli = CliRunner().invoke(
-        app, ["md", str(result.run_dir), "--repeat", "1", "--steps", "4", "--out", str(out)]
+        app,
+        [
+            "md",
+            str(result.run_dir),
+            "--structure",
+            str(structure),
+            "--steps",
+            "4",
+            "--out",
+            str(out),
+        ],
     )
     assert cli.exit_code == 0, cli.output
-    assert "drift_mev_atom_ps" in cli.output and (out / "md.json").is_file()
+    assert "drift_mev_atom_ps" in cli.output
+    written = json.loads((out / "md.json").read_text())
+    assert written["structure"] == str(structure) and written["atoms"] == 4
+    missing = CliRunner().invoke(app, ["md", str(result.run_dir), "--structure", "nowhere.xyz"])
+    assert missing.exit_code == 2 and "no structure file at nowhere.xyz" in missing.output
 
 
 def test_from_run_refuses_what_is_not_a_finished_potential_run(tmp_path):
