@@ -581,6 +581,50 @@ def evaluate(
     _print_metrics(f"evaluation of {run_dir}", metrics)
 
 
+# ----------------------------------------------------------------------------- md
+@app.command()
+@_guard("md", "matplotlib")
+def md(
+    run_dir: Annotated[
+        Path, typer.Argument(help="a run folder of `erlangen train ... --model potential`")
+    ],
+    structure: Annotated[
+        Path | None, typer.Option(help="structure file ASE reads (xyz, cif, POSCAR, ...)")
+    ] = None,
+    repeat: Annotated[
+        int, typer.Option(min=1, help="without --structure: fcc Cu, REPEAT^3 cubic cells")
+    ] = 3,
+    steps: Annotated[int, typer.Option(min=1, help="velocity-Verlet steps")] = 1000,
+    timestep: Annotated[float, typer.Option(help="femtoseconds per step")] = 2.0,
+    temperature: Annotated[float, typer.Option(help="initial temperature (K)")] = 600.0,
+    interval: Annotated[int, typer.Option(min=1, help="steps between records")] = 5,
+    seed: Annotated[int, typer.Option(help="seed of the initial velocities")] = 0,
+    float32: Annotated[bool, typer.Option(help="evaluate in float32 (default float64)")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "cpu",
+    out: Annotated[Path | None, typer.Option(help="folder for md.json and md.png")] = None,
+) -> None:
+    """NVE molecular dynamics with a trained potential through ASE: energy drift per atom per
+    picosecond, with a plot of the energies against time."""
+    from .tasks.dynamics import run_md
+
+    summary = run_md(
+        run_dir,
+        structure=structure,
+        repeat=repeat,
+        steps=steps,
+        timestep_fs=timestep,
+        temperature_k=temperature,
+        interval=interval,
+        seed=seed,
+        device=device,
+        float64=not float32,
+        out=out,
+    )
+    files = summary.pop("files")
+    _print_metrics(f"NVE with the potential of {run_dir}", summary)
+    console.print(f"written: {', '.join(files)}")
+
+
 def _split(text: str | None, kind=str, option: str = "") -> tuple:
     """``"a, b"`` -> ``("a", "b")`` (converted by ``kind``); ``None`` or ``""`` -> ``()``."""
     try:

@@ -32,6 +32,7 @@ BENCH_MODULES: tuple[str, ...] = (
     "erlangen.bench.ga",
     "erlangen.bench.graph",
     "erlangen.bench.o3",
+    "erlangen.bench.potential",
 )
 
 

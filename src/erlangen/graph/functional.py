@@ -1,5 +1,6 @@
 """Primitives on plain tensors in torch_geometric's layout: scatter (sum and mean over the
-edges that end at each node, or over the nodes of each graph), graph counts, dense padding.
+edges that end at each node, or over the nodes of each graph), graph counts (from the core's
+:mod:`erlangen.nn.neighbours`), dense padding.
 
 Everything is pure torch (``index_add_``), so the layers run without torch_scatter or
 torch_geometric and under ``torch.compile``.
@@ -9,6 +10,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+# the batch-vector helpers live with the neighbour lists in the core (one implementation for
+# every family); imported here so that ``erlangen.graph.functional`` keeps offering them
+from ..nn.neighbours import batch_or_zeros, counts, num_graphs
 
 
 def scatter_sum(src: Tensor, index: Tensor, dim_size: int) -> Tensor:
@@ -30,31 +35,11 @@ def scatter_sum(src: Tensor, index: Tensor, dim_size: int) -> Tensor:
     return src.new_zeros((dim_size, *src.shape[1:])).index_add_(0, index, src)
 
 
-def counts(index: Tensor, dim_size: int, dtype: torch.dtype = torch.float32) -> Tensor:
-    """How often each value in ``[0, dim_size)`` occurs in ``index`` (``(dim_size,)``)."""
-    ones = torch.ones(index.shape[0], dtype=dtype, device=index.device)
-    return torch.zeros(dim_size, dtype=dtype, device=index.device).index_add_(0, index, ones)
-
-
 def scatter_mean(src: Tensor, index: Tensor, dim_size: int) -> Tensor:
     """Mean of the rows of ``src`` per value of ``index``; zero where there are none."""
     total = scatter_sum(src, index, dim_size)
     n = counts(index, dim_size, src.dtype).clamp_min(1.0)
     return total / n.view(-1, *([1] * (src.dim() - 1)))
-
-
-def num_graphs(batch: Tensor | None) -> int:
-    """Number of graphs a ``batch`` vector describes (1 when ``batch`` is None)."""
-    if batch is None:
-        return 1
-    return int(batch.max()) + 1 if batch.numel() else 0
-
-
-def batch_or_zeros(batch: Tensor | None, num_nodes: int, device) -> Tensor:
-    """``batch``, or all nodes in graph 0 when it is None."""
-    if batch is not None:
-        return batch
-    return torch.zeros(num_nodes, dtype=torch.long, device=device)
 
 
 def pool(x: Tensor, batch: Tensor | None, size: int, reduce: str = "sum") -> Tensor:
@@ -119,3 +104,15 @@ def from_dense_batch(dense: Tensor, batch: Tensor | None) -> Tensor:
         return dense[0]
     slot, _ = _slots(batch, dense.shape[0])
     return dense[batch, slot] if n else dense.new_zeros(0, *dense.shape[2:])
+
+
+__all__ = [
+    "batch_or_zeros",
+    "counts",
+    "from_dense_batch",
+    "num_graphs",
+    "pool",
+    "scatter_mean",
+    "scatter_sum",
+    "to_dense_batch",
+]

@@ -3,7 +3,10 @@
 - :class:`EquivariantModule` / :class:`Equivariant`: every layer and model declares
   ``in_type`` and ``out_type`` (see :mod:`erlangen.nn.module`);
 - :class:`EquivariantLinear`: the most general linear map between two representations, on the
-  basis the solver finds.
+  basis the solver finds;
+- :mod:`erlangen.nn.neighbours`: neighbour lists (radius graphs, open or periodic, with cell
+  shifts) shared by the graph and E(3) families (``erlangen.graph.neighbours`` is the same
+  module).
 
 Importing the package registers the core's layer examples for ``erlangen tour``.
 """

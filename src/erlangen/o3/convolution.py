@@ -12,39 +12,26 @@ with ``r_ij = pos_i - pos_j`` and ``W`` a :class:`~erlangen.o3.radial.RadialMLP`
 
 Inputs ``x (N, irreps_in.dim)``, ``pos (N, 3)`` and optionally ``edge_index (2, E)`` (sender,
 receiver); without it every pair closer than ``r_max`` is an edge. Output
-``(N, irreps_out.dim)``.
+``(N, irreps_out.dim)``. Neighbour lists come from the core's :mod:`erlangen.nn.neighbours`
+(``radius_graph`` is re-exported here).
 """
 
 from __future__ import annotations
 
 import math
 
-import torch
 from torch import Tensor
 
 from ..fields import IrrepsField
 from ..groups.irreps import Irreps
 from ..nn import EquivariantModule
+from ..nn.neighbours import radius_graph
 from .linear import Linear
 from .radial import RadialMLP, RadialSpline
 from .spherical_harmonics import spherical_harmonics
 from .tensor_product import TensorProduct
 
 RADIAL = ("mlp", "spline")
-
-
-def radius_graph(pos: Tensor, r_max: float) -> Tensor:
-    """Every ordered pair ``(j, i)``, ``j != i``, closer than ``r_max``: ``(2, E)``.
-
-    Parameters
-    ----------
-    pos : Tensor
-        ``(N, 3)``.
-    """
-    dist = torch.cdist(pos, pos)
-    close = (dist < r_max) & ~torch.eye(pos.shape[0], dtype=torch.bool, device=pos.device)
-    receiver, sender = close.nonzero(as_tuple=True)
-    return torch.stack([sender, receiver])
 
 
 class Convolution(EquivariantModule):

@@ -11,6 +11,7 @@ from .grid import exact_resolution
 from .linear import Linear
 from .mixing import GridMixing
 from .norm import IrrepsLayerNorm
+from .potential import Potential
 from .spherical_harmonics import SphericalHarmonics
 from .tensor_product import TensorProduct
 
@@ -74,3 +75,12 @@ def _linear():
 )
 def _conv():
     return Convolution("4x0e + 4x1o", "4x0e + 4x1o + 2x2e", lmax_sh=2, r_max=10.0, radial="spline")
+
+
+@register_example(
+    "o3-potential",
+    FAMILY,
+    "interatomic potential: invariant energy, equivariant forces (5 atoms, 2 layers, l <= 2)",
+)
+def _potential():
+    return Potential(species=(1, 6, 7, 8, 9), r_max=5.0, channels=4, lmax=2, layers=2)

@@ -165,9 +165,16 @@ class ChannelwiseKernel(ExactTables):
                 continue
             name, count = group
             per_element = (x2 @ getattr(self, name).to(x2.dtype)).view(n, self.d1, count * d3)
-            coupled = torch.bmm(x1c, per_element)  # (n, C, count * d3)
+            if self.d1 == 1:  # scalar inputs: an outer product, cheaper than a bmm with k = 1
+                coupled = x1c * per_element  # (n, C, 1) * (n, 1, count * d3)
+            else:
+                coupled = torch.bmm(x1c, per_element)  # (n, C, count * d3)
             weights = next(w_groups)  # (n, count, C)
-            if torch.compiler.is_compiling():
+            if count == 1:  # one path: scale by its weight, nothing to sum
+                parts.append((coupled * weights.transpose(1, 2)).reshape(n, C * d3))
+            elif d3 == 1:  # scalar outputs: a dot product over the paths
+                parts.append((coupled * weights.transpose(1, 2)).sum(-1))
+            elif torch.compiler.is_compiling():
                 # a multiply and a sum that the compiler fuses into one pass over `coupled`
                 mixed = coupled.view(n, C, count, d3) * weights.transpose(1, 2).unsqueeze(-1)
                 parts.append(mixed.sum(2).view(n, C * d3))

@@ -22,6 +22,7 @@ from .base import (
 from .charged import NBODY_CHARGED, ChargedTask
 from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
 from .nbody import NBODY_GRAVITY, NBodySplits, NBodyTask
+from .potential import EMT_COPPER, QM9_ENERGY, AtomsSplits, PotentialTask
 from .qm9 import QM9_GAP, QM9Task, task_from_name
 
 TASKS: dict[str, Task] = {
@@ -34,6 +35,8 @@ TASKS: dict[str, Task] = {
         NBODY_GRAVITY,
         NBODY_CHARGED,
         QM9_GAP,
+        EMT_COPPER,
+        QM9_ENERGY,
     )
 }
 
@@ -55,11 +58,13 @@ __all__ = [
     "ROTATION_PROBES",
     "SCHEDULES",
     "TASKS",
+    "AtomsSplits",
     "ChargedTask",
     "ClassificationTask",
     "Column",
     "NBodySplits",
     "NBodyTask",
+    "PotentialTask",
     "QM9Task",
     "Recipe",
     "RotationProbe",
