@@ -19,11 +19,25 @@ from .base import (
     TaskBase,
     TaskData,
 )
+from .cifar import CIFAR10
 from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
+from .fashion import FASHION, ROTATED_FASHION
 from .nbody import NBODY_GRAVITY, NBodySplits, NBodyTask
+from .symmetric import QUARTER_DIGITS
 
 TASKS: dict[str, Task] = {
-    t.name: t for t in (ROTATED_DIGITS, DIGITS, ROTATED_MNIST, SKLEARN_DIGITS, NBODY_GRAVITY)
+    t.name: t
+    for t in (
+        ROTATED_DIGITS,
+        DIGITS,
+        ROTATED_MNIST,
+        SKLEARN_DIGITS,
+        QUARTER_DIGITS,
+        FASHION,
+        ROTATED_FASHION,
+        CIFAR10,
+        NBODY_GRAVITY,
+    )
 }
 
 

@@ -24,7 +24,7 @@ from ..environment import environment
 from ..tasks import Recipe, Task, get_task
 from ..tasks.base import count_parameters
 from . import distributed
-from .callbacks import EpochCheckpoint, ProgressBar, RankDigests
+from .callbacks import Diagnostics, EpochCheckpoint, ProgressBar, RankDigests
 from .checkpoints import AtomicCheckpointIO, CheckpointError
 from .config import FitResult, TrainConfig, read_config
 from .evaluation import evaluate_model
@@ -32,6 +32,7 @@ from .models import build_model
 from .run_dir import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
+    DIAGNOSTICS_FILE,
     LAST_CHECKPOINT,
     RESULTS_FILE,
     new_run_dir,
@@ -171,6 +172,9 @@ def _fit(
     module = TaskModule(model, task, recipe, tensors, config.seed)
     digests = RankDigests()
     all_callbacks = [EpochCheckpoint(ckpt, checkpoint_interval_s), digests, *callbacks]
+    every = getattr(model, "diagnostics_every", 0)
+    if callable(getattr(model, "diagnostics", None)) and every:
+        all_callbacks.append(Diagnostics(run_dir / DIAGNOSTICS_FILE, every))
     if progress is True:
         all_callbacks.append(ProgressBar(leave=True))
 

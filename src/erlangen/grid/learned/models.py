@@ -32,6 +32,7 @@ from ...registry import register_model
 from ..layers import GroupBatchNorm2d, InvariantPool
 from ..models import _allcnnc_widths, _build_allcnnc, _build_gcnn, _check_input, _ConvFactory
 from .layers import LearnedGroupConv2d, LearnedGroupToGroupConv2d
+from .trace import action_trace
 from .transfer import GroupActionTransfer, auxiliary_loss, learned_layers
 
 
@@ -45,9 +46,45 @@ def _learned(cls: type[nn.Module], order: int, layer_options: dict) -> _ConvFact
 
 
 class _LearnedModel(GroupActionTransfer, EquivariantModule):
-    """The model-level views of the learned layers, and :meth:`transfer_from`."""
+    """The model-level views of the learned layers, :meth:`transfer_from`, and the two
+    training protocols: :meth:`parameter_groups` (the actions' own learning rate) and
+    :meth:`diagnostics` (recorded every :attr:`diagnostics_every` steps)."""
 
     in_channels: int
+    #: the learning rate of the actions' parameters relative to the others'
+    action_lr_scale: float = 1.0
+    #: optimizer steps between two records of :meth:`diagnostics` (0: none)
+    diagnostics_every: int = 0
+
+    def _training_options(self, action_lr_scale: float, trace_every: int) -> None:
+        if not action_lr_scale > 0:
+            raise ValueError(f"action_lr_scale must be > 0, got {action_lr_scale!r}")
+        if not isinstance(trace_every, int) or isinstance(trace_every, bool) or trace_every < 0:
+            raise ValueError(f"trace_every must be an int >= 0, got {trace_every!r}")
+        self.action_lr_scale = float(action_lr_scale)
+        self.diagnostics_every = trace_every
+
+    def parameter_groups(self, lr: float) -> list[dict]:
+        """Optimizer parameter groups: every parameter at ``lr``, except the actions' (``A``
+        and ``A~``), at ``lr * action_lr_scale``.
+
+        The training loop (:class:`erlangen.train.TaskModule`) builds its optimizer from
+        these when a model has this method.
+        """
+        action_ids = {id(p) for _, layer in learned_layers(self) for p in layer.action_parameters()}
+        actions = [p for p in self.parameters() if id(p) in action_ids]
+        others = [p for p in self.parameters() if id(p) not in action_ids]
+        groups = [{"params": others, "lr": lr}]
+        if actions:
+            groups.append({"params": actions, "lr": lr * self.action_lr_scale})
+        return groups
+
+    def diagnostics(self) -> dict[str, float | str]:
+        """Where the actions stand (:func:`~erlangen.grid.learned.trace.action_trace`): per
+        layer ``||A^n - I||_F``, the distance to the nearest known action and to the
+        rotation by ``360 / n`` degrees. The training loop records it every
+        :attr:`diagnostics_every` steps in ``diagnostics.csv``."""
+        return action_trace(self)
 
     def auxiliary_loss(self) -> Tensor:
         """Sum of the learned layers' invertibility and cyclic penalties (a scalar)."""
@@ -84,6 +121,12 @@ class LGCNN(_LearnedModel):
     batch_norm : bool
     input_size : int
         Side of the images ``in_type`` samples (28 for MNIST).
+    action_lr_scale : float
+        Learning rate of the actions relative to the other parameters
+        (:meth:`parameter_groups`).
+    trace_every : int
+        Optimizer steps between two records of :meth:`diagnostics` in the run folder's
+        ``diagnostics.csv`` (0: none).
     **layer_options
         Passed to every :class:`~erlangen.grid.LearnedGroupConv2d` /
         :class:`~erlangen.grid.LearnedGroupToGroupConv2d` (``location``, ``parametrisation``,
@@ -103,9 +146,12 @@ class LGCNN(_LearnedModel):
         dropout: float = 0.0,
         batch_norm: bool = True,
         input_size: int = 28,
+        action_lr_scale: float = 1.0,
+        trace_every: int = 50,
         **layer_options,
     ):
         super().__init__()
+        self._training_options(action_lr_scale, trace_every)
         self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
         self.group = G = Cyclic(order)
         lifting = _learned(LearnedGroupConv2d, order, layer_options)
@@ -145,6 +191,12 @@ class LGAllCNNC(_LearnedModel):
     downsample_kernel : int
         3 (the paper) or 4 (exact rotation centre on 32x32).
     input_size : int
+    action_lr_scale : float
+        Learning rate of the actions relative to the other parameters
+        (:meth:`parameter_groups`).
+    trace_every : int
+        Optimizer steps between two records of :meth:`diagnostics` in the run folder's
+        ``diagnostics.csv`` (0: none).
     **layer_options
         Passed to every learned layer (see :class:`LGCNN`).
 
@@ -163,9 +215,12 @@ class LGAllCNNC(_LearnedModel):
         batch_norm: bool = True,
         downsample_kernel: int = 4,
         input_size: int = 32,
+        action_lr_scale: float = 1.0,
+        trace_every: int = 50,
         **layer_options,
     ):
         super().__init__()
+        self._training_options(action_lr_scale, trace_every)
         widths = _allcnnc_widths(order, widths, downsample_kernel)
         self.in_channels, self.num_classes, self.order = in_channels, num_classes, order
         self.group = G = Cyclic(order)
