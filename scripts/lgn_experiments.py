@@ -5,6 +5,8 @@ knowledge-transfer table and the recovery of a known action.
     python scripts/lgn_experiments.py transfer  [--out runs/lgn]
     python scripts/lgn_experiments.py recovery  [--out runs/lgn]
     python scripts/lgn_experiments.py report    [--out runs/lgn]   # tables and figures again
+    python scripts/lgn_experiments.py table     [--out runs/lgn]   # the All-CNN table from
+                                                # the erlangen sweep folders in OUT/table
 
 Every run is one ``erlangen train`` run (``erlangen.train.fit`` in this process, one torch
 thread), in its own folder under ``OUT/<experiment>/<name>-seed<s>/``; the command line of each
@@ -47,13 +49,17 @@ class Run:
     lr: float = 3e-3
     transfer_from: str | None = None  # a run name of the same experiment
     note: str = ""
+    #: the recipe the options change: "before" (:data:`LEARNED_BASE`) or "after"
+    #: (:data:`NEW_BASE`, the defaults this study chose)
+    base: str = "before"
 
     def model_options(self) -> dict[str, Any]:
         """The options given to the model: for learned-group models, every ablated option
-        spelled out (:data:`LEARNED_BASE` under the run's own), so that a run means the same
+        spelled out (the base recipe under the run's own), so that a run means the same
         whatever the library's defaults are."""
         if self.model in ("lgcnn", "lg-allcnnc"):
-            return {**LEARNED_BASE, **self.options}
+            base = LEARNED_BASE if self.base == "before" else NEW_BASE
+            return {**base, **self.options}
         return dict(self.options)
 
     def command(self, seed: int, out: Path, source: Path | None = None) -> str:
@@ -83,6 +89,8 @@ LEARNED_BASE: dict[str, Any] = {
     "location": "shared",
     "order": 4,
 }
+#: the defaults of lgcnn / lg-allcnnc that this study chose (see docs/learned_groups.md)
+NEW_BASE: dict[str, Any] = {**LEARNED_BASE, "init": "rotation", "action_lr_scale": 0.1}
 ROT = "rotated-digits"
 ABLATION = [
     Run("p4cnn", ROT, "p4cnn", note="reference: the quarter turn built in"),
@@ -134,9 +142,120 @@ ABLATION = [
     Run("per-out", ROT, "lgcnn", {"location": "per_out"}),
     Run("steps2000", ROT, "lgcnn", steps=2000),
     Run("p4cnn-steps2000", ROT, "p4cnn", steps=2000),
+    # around the exact quarter turn: how much freedom costs
+    Run("rot90-lr0.1", ROT, "lgcnn", {"init": "rot90", "action_lr_scale": 0.1}),
+    Run("rot90-lr0.01", ROT, "lgcnn", {"init": "rot90", "action_lr_scale": 0.01}),
+    Run("rot90-lr10", ROT, "lgcnn", {"init": "rot90", "action_lr_scale": 10.0}),
+    Run("rot90-cyclic1e-1", ROT, "lgcnn", {"init": "rot90", "cyclic_weight": 0.1}),
+    Run("orthogonal-rot90", ROT, "lgcnn", {"parametrisation": "orthogonal", "init": "rot90"}),
 ]
 
-EXPERIMENTS: dict[str, list[Run]] = {"ablation": ABLATION}
+#: the candidates of the ablation, on upright digits (where full rotation invariance is the
+#: wrong prior): does the learned action leave the quarter turn when the data ask?
+UP = "digits"
+UPRIGHT = [
+    Run("p4cnn", UP, "p4cnn"),
+    Run("z2cnn", UP, "z2cnn"),
+    Run("default", UP, "lgcnn"),
+    Run("orthogonal", UP, "lgcnn", {"parametrisation": "orthogonal"}),
+    Run("init-rot90", UP, "lgcnn", {"init": "rot90"}),
+    Run("rot90-lr0.1", UP, "lgcnn", {"init": "rot90", "action_lr_scale": 0.1}),
+    Run("rot90-lr10", UP, "lgcnn", {"init": "rot90", "action_lr_scale": 10.0}),
+    Run("rot90-cyclic1e-1", UP, "lgcnn", {"init": "rot90", "cyclic_weight": 0.1}),
+    Run("orthogonal-rot90", UP, "lgcnn", {"parametrisation": "orthogonal", "init": "rot90"}),
+    Run("init-rot90-noise0.01", UP, "lgcnn", {"init": "rot90", "init_noise": 0.01}),
+    Run(
+        "rot90-noise0.01-lr0.1",
+        UP,
+        "lgcnn",
+        {"init": "rot90", "init_noise": 0.01, "action_lr_scale": 0.1},
+    ),
+    Run(
+        "rot90-noise0.01-lr10",
+        UP,
+        "lgcnn",
+        {"init": "rot90", "init_noise": 0.01, "action_lr_scale": 10.0},
+    ),
+]
+
+#: a task whose symmetry is known: digits under exact quarter turns; does A find the quarter
+#: turn, and what does learning it cost against fixing it (p4cnn)?
+QD = "quarter-digits"
+RECOVERY = [
+    Run("p4cnn", QD, "p4cnn", train_size=3000, steps=2000, note="A fixed at the true action"),
+    Run("random", QD, "lgcnn", train_size=3000, steps=2000),
+    Run("random-lr10", QD, "lgcnn", {"action_lr_scale": 10.0}, train_size=3000, steps=2000),
+    Run(
+        "orthogonal-random-cyclic1e-1",
+        QD,
+        "lgcnn",
+        {"parametrisation": "orthogonal", "cyclic_weight": 0.1, "action_lr_scale": 10.0},
+        train_size=3000,
+        steps=2000,
+    ),
+    Run(
+        "identity-lr10",
+        QD,
+        "lgcnn",
+        {"init": "identity", "action_lr_scale": 10.0},
+        train_size=3000,
+        steps=2000,
+    ),
+    Run("rot90", QD, "lgcnn", {"init": "rot90"}, train_size=3000, steps=2000),
+]
+
+#: knowledge transfer (the talk's table): A learned on one data set (3,000 images), copied
+#: and frozen, the filters trained on the other; "single channel": one A per layer shared by
+#: all channels; "same channels": one A per output channel, copied channel by channel
+FA = "fashion"
+
+
+def _transfer_runs() -> list[Run]:
+    runs = []
+    for task, tag in ((UP, "mnist"), (FA, "fashion")):
+        runs += [
+            Run(f"{tag}-p4cnn", task, "p4cnn", train_size=3000),
+            Run(f"{tag}-lgn", task, "lgcnn", train_size=3000, base="after"),
+            Run(
+                f"{tag}-lgn-per-out",
+                task,
+                "lgcnn",
+                {"location": "per_out"},
+                train_size=3000,
+                base="after",
+            ),
+        ]
+    for task, tag, other in ((UP, "mnist", "fashion"), (FA, "fashion", "mnist")):
+        runs += [
+            Run(
+                f"{tag}-single-channel",
+                task,
+                "lgcnn",
+                train_size=3000,
+                base="after",
+                transfer_from=f"{other}-lgn",
+            ),
+            Run(
+                f"{tag}-same-channels",
+                task,
+                "lgcnn",
+                {"location": "per_out"},
+                train_size=3000,
+                base="after",
+                transfer_from=f"{other}-lgn-per-out",
+            ),
+        ]
+    return runs
+
+
+TRANSFER = _transfer_runs()
+
+EXPERIMENTS: dict[str, list[Run]] = {
+    "transfer": TRANSFER,
+    "ablation": ABLATION,
+    "upright": UPRIGHT,
+    "recovery": RECOVERY,
+}
 
 
 # ----------------------------------------------------------------------------- running
@@ -286,9 +405,11 @@ ABLATION_PLOTS = {
         "init-rot90-noise0.01",
         "init-rot90-noise0.03",
         "orthogonal-rot90-noise0.01",
+        "orthogonal-rot90",
     ],
     "penalties": ["default", "mu0", "mu1e-2", "cyclic1e-2", "cyclic1e-1", "orthogonal-cyclic1e-1"],
     "lr": ["default", "lr0.1", "lr10", "rot90-noise0.01-lr0.1", "rot90-noise0.01-lr10"],
+    "rot90": ["init-rot90", "rot90-lr0.1", "rot90-lr0.01", "rot90-lr10", "rot90-cyclic1e-1"],
     "order-location-steps": ["default", "order2", "order8", "per-out", "steps2000"],
 }
 
@@ -316,7 +437,8 @@ def plot_errors(out: Path, experiment: str, seeds: list[int]) -> Path:
     for i, m in enumerate(means):
         ax.text(m, i, f" {m:.1f}%", va="center", fontsize=7)
     ax.set_xlabel("test error (%)")
-    ax.set_title(f"{experiment}: rotated digits, 1,000 training digits", fontsize=9)
+    task = EXPERIMENTS[experiment][0].task
+    ax.set_title(f"{experiment}: {task}, 1,000 training digits, 600 steps", fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     path = out / experiment / "errors.png"
@@ -325,15 +447,65 @@ def plot_errors(out: Path, experiment: str, seeds: list[int]) -> Path:
     return path
 
 
+# ----------------------------------------------------------------------------- the table
+#: the talk's All-CNN-based accuracies (%), by column
+TALK = {
+    "LGCNN": {"MNIST": 99.27, "rotMNIST": 93.75, "FashionMNIST": 91.46, "CIFAR10": 79.03},
+    "P4CNN": {"MNIST": 99.35, "rotMNIST": 92.96, "FashionMNIST": 91.44, "CIFAR10": 75.26},
+}
+#: column of the table -> task
+COLUMNS = {
+    "MNIST": "digits",
+    "rotMNIST": "rotated-digits",
+    "FashionMNIST": "fashion",
+    "CIFAR10": "cifar10",
+}
+
+
+def table_report(folder: Path) -> str:
+    """The four-column table from the ``erlangen sweep`` folders under ``folder``: test
+    accuracy (%) per model and column, mean and standard deviation over the seeds (the last
+    sweep of each task wins)."""
+    by_task: dict[str, list[dict]] = {}
+    for results in sorted(folder.glob("sweep-*/results.json")):
+        doc = json.loads(results.read_text())
+        by_task[doc["task"]] = [r for r in doc["runs"] if r["status"] == "finished"]
+    models = list(dict.fromkeys(r["model"] for rows in by_task.values() for r in rows))
+    head = "| model | params | " + " | ".join(COLUMNS) + " |"
+    lines = [head, "|---|---:|" + "---:|" * len(COLUMNS)]
+    for model in models:
+        cells, params = [], "-"
+        for task in COLUMNS.values():
+            acc = [100 * r["test_accuracy"] for r in by_task.get(task, []) if r["model"] == model]
+            params = next(
+                (f"{r['params']:,}" for r in by_task.get(task, []) if r["model"] == model), params
+            )
+            if not acc:
+                cells.append("not run" if task == "cifar10" else "-")
+            elif len(acc) == 1:
+                cells.append(f"{acc[0]:.2f}")
+            else:
+                cells.append(f"{statistics.mean(acc):.2f} +- {statistics.pstdev(acc):.2f}")
+        lines.append(f"| {model} | {params} | " + " | ".join(cells) + " |")
+    for name, row in TALK.items():
+        lines.append(f"| talk: {name} | - | " + " | ".join(f"{v:.2f}" for v in row.values()) + " |")
+    text = "\n".join(lines) + "\n"
+    (folder / "table.md").write_text(text)
+    return text
+
+
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("experiment", choices=[*EXPERIMENTS, "report"])
+    parser.add_argument("experiment", choices=[*EXPERIMENTS, "report", "table"])
     parser.add_argument("--out", type=Path, default=Path("runs/lgn"))
     parser.add_argument("--only", default="", help="comma-separated run names")
     parser.add_argument("--seeds", type=int, default=1)
     args = parser.parse_args()
     seeds = list(range(args.seeds))
+    if args.experiment == "table":
+        print(table_report(args.out / "table"))
+        return
     experiments = list(EXPERIMENTS) if args.experiment == "report" else [args.experiment]
     only = {n for n in args.only.split(",") if n}
     for experiment in experiments:
@@ -347,6 +519,9 @@ def main() -> None:
         print(report(args.out, experiment, seeds))
         if experiment == "ablation":
             plot(args.out, experiment, 0, ABLATION_PLOTS)
+        if experiment == "recovery":
+            plot(args.out, experiment, 0, {"all": [r.name for r in RECOVERY[1:]]})
+        if experiment in ("ablation", "upright"):
             plot_errors(args.out, experiment, seeds)
 
 

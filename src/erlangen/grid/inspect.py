@@ -320,6 +320,7 @@ def plot_action_traces(
     layer: str = "mean",
     title: str = "",
     log_y: bool = True,
+    floor: float = 1e-3,
 ) -> Path:
     """Draw how the learned actions moved during training: one panel per quantity of
     :data:`TRACE_PANELS`, one line per run, against optimizer steps.
@@ -336,6 +337,8 @@ def plot_action_traces(
     title : str
     log_y : bool
         Log scale for the distances (they span orders of magnitude near a group action).
+    floor : float
+        With ``log_y``, smaller values (an exact action's zeros) are drawn at ``floor``.
 
     Returns
     -------
@@ -351,12 +354,13 @@ def plot_action_traces(
         for i, (run, trace) in enumerate(traces.items()):
             if column not in trace:
                 continue
-            values = [max(v, 1e-16) for v in trace[column]] if log_y else trace[column]
+            values = [max(v, floor) for v in trace[column]] if log_y else trace[column]
             ax.plot(trace["step"], values, label=run, color=f"C{i % 10}", lw=1.4)
         if log_y:
             ax.set_yscale("log")
+            ax.set_ylim(bottom=floor / 2)
         ax.set_xlabel("optimizer step")
-        ax.set_ylabel(label)
+        ax.set_ylabel(label if not log_y else f"{label} (0 drawn at {floor:g})", fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(title or f"learned actions during training ({layer})", fontsize=10)
