@@ -263,7 +263,7 @@ def _run_dir(out: Path, experiment: str, run: Run, seed: int) -> Path:
     return out / experiment / f"{run.name}-seed{seed}"
 
 
-def train(run: Run, seed: int, out: Path, experiment: str) -> dict[str, Any]:
+def train(run: Run, seed: int, out: Path, experiment: str, device: str = "cpu") -> dict[str, Any]:
     """Train ``run`` with ``seed`` (or resume it, or skip it when finished)."""
     from erlangen.train import TrainConfig, fit
 
@@ -284,7 +284,7 @@ def train(run: Run, seed: int, out: Path, experiment: str) -> dict[str, Any]:
         lr=run.lr,
         schedule="cosine",
         seed=seed,
-        device="cpu",
+        device=device,
         transfer_from=str(source) if source else None,
     )
     resume = (run_dir / "checkpoints" / "last.ckpt").is_file()
@@ -447,6 +447,42 @@ def plot_errors(out: Path, experiment: str, seeds: list[int]) -> Path:
     return path
 
 
+def plot_error_vs_distance(out: Path, experiments: list[str], path: Path) -> Path:
+    """Test error (seed 0) against the final mean distance of the actions to the rotation,
+    one panel per experiment, one point per LGCNN run, P4CNN as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(experiments), figsize=(5.6 * len(experiments), 4.2))
+    for ax, experiment in zip(axes, experiments):
+        for run in EXPERIMENTS[experiment]:
+            if run.steps != 600:
+                continue
+            found = _results(out, experiment, run, [0])
+            if not found:
+                continue
+            error = 100 * found[0]["test_error"]
+            trace = _final_trace(_run_dir(out, experiment, run, 0))
+            if not trace:
+                ax.axhline(error, color="C1" if run.model == "p4cnn" else "0.5", ls="--", lw=1)
+                ax.text(1.6, error, f" {run.model}", va="bottom", fontsize=7)
+                continue
+            x = max(trace["mean/rotation_distance"], 1e-3)
+            ax.scatter([x], [error], s=14, color="C0")
+            ax.annotate(run.name, (x, error), fontsize=6, xytext=(2, 2), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("mean distance of A to the turn by 360/n after training (seed 0)")
+        ax.set_ylabel("test error (%)")
+        ax.set_title(f"{EXPERIMENTS[experiment][0].task}, 1,000 digits, 600 steps", fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 # ----------------------------------------------------------------------------- the table
 #: the talk's All-CNN-based accuracies (%), by column
 TALK = {
@@ -501,6 +537,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/lgn"))
     parser.add_argument("--only", default="", help="comma-separated run names")
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     if args.experiment == "table":
@@ -513,7 +550,7 @@ def main() -> None:
             for seed in seeds:
                 for run in EXPERIMENTS[experiment]:
                     if not only or run.name in only:
-                        train(run, seed, args.out, experiment)
+                        train(run, seed, args.out, experiment, args.device)
         if not (args.out / experiment).is_dir():
             continue
         print(report(args.out, experiment, seeds))
@@ -523,6 +560,10 @@ def main() -> None:
             plot(args.out, experiment, 0, {"all": [r.name for r in RECOVERY[1:]]})
         if experiment in ("ablation", "upright"):
             plot_errors(args.out, experiment, seeds)
+    if args.experiment == "report":
+        plot_error_vs_distance(
+            args.out, ["ablation", "upright"], args.out / "error_vs_distance.png"
+        )
 
 
 if __name__ == "__main__":
