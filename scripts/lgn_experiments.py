@@ -181,17 +181,14 @@ UPRIGHT = [
 #: a task whose symmetry is known: digits under exact quarter turns; does A find the quarter
 #: turn, and what does learning it cost against fixing it (p4cnn)?
 QD = "quarter-digits"
+#: 600 steps like the ablation: what the shared CPU allowed when these runs were made (raise it
+#: for a longer study; the run folders do not record it in their names)
+RECOVERY_STEPS = 600
 RECOVERY = [
-    Run("p4cnn", QD, "p4cnn", train_size=3000, steps=2000, note="A fixed at the true action"),
-    Run("random", QD, "lgcnn", train_size=3000, steps=2000),
-    Run("random-lr10", QD, "lgcnn", {"action_lr_scale": 10.0}, train_size=3000, steps=2000),
+    Run("p4cnn", QD, "p4cnn", train_size=3000, steps=RECOVERY_STEPS, note="A fixed at the truth"),
+    Run("random", QD, "lgcnn", train_size=3000, steps=RECOVERY_STEPS),
     Run(
-        "orthogonal-random-cyclic1e-1",
-        QD,
-        "lgcnn",
-        {"parametrisation": "orthogonal", "cyclic_weight": 0.1, "action_lr_scale": 10.0},
-        train_size=3000,
-        steps=2000,
+        "random-lr10", QD, "lgcnn", {"action_lr_scale": 10.0}, train_size=3000, steps=RECOVERY_STEPS
     ),
     Run(
         "identity-lr10",
@@ -199,9 +196,9 @@ RECOVERY = [
         "lgcnn",
         {"init": "identity", "action_lr_scale": 10.0},
         train_size=3000,
-        steps=2000,
+        steps=RECOVERY_STEPS,
     ),
-    Run("rot90", QD, "lgcnn", {"init": "rot90"}, train_size=3000, steps=2000),
+    Run("rot90", QD, "lgcnn", {"init": "rot90"}, train_size=3000, steps=RECOVERY_STEPS),
 ]
 
 #: knowledge transfer (the talk's table): A learned on one data set (3,000 images), copied
