@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test test-all bench lint format clean
+.PHONY: demo test test-all bench lint format clean data
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "erlangen needs Python >= 3.10, found " + sys.version' 
@@ -42,6 +42,20 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix src tests
 	$(VENV)/bin/ruff format src tests
+
+# Fashion-MNIST, full and offline (60,000 / 10,000 IDX files in /usr/share/datasets/fashion-mnist,
+# MIT licence, about 31 MB), from Debian's package: the `fashion` and `rotated-fashion` tasks read
+# it; `make demo` and `make test` do not need it. Needs root (sudo when not root).
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+data:
+	@if [ -f $(FASHION_DIR)/t10k-labels-idx1-ubyte.gz ]; then \
+		echo "Fashion-MNIST already in $(FASHION_DIR)"; \
+	else \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist; \
+	fi
+	@ls $(FASHION_DIR)
 
 # Peer libraries for side-by-side benchmarks live in their own environment so that the core
 # one stays clean: escnn needs a Fortran compiler (py3nj) and numpy<2 (lie_learn's compiled

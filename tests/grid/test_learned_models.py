@@ -38,7 +38,7 @@ def test_models_are_registered_in_the_grid_family():
     [("lgcnn", {}, 28), ("lg-allcnnc", SMALL_ALLCNNC, 16), ("lgcnn", dict(order=3), 30)],
 )
 def test_forward_backward_and_auxiliary_loss(name, options, size):
-    model = build(name, num_classes=7, cyclic_weight=0.1, **options)
+    model = build(name, num_classes=7, cyclic_weight=0.1, init="random", **options)
     x = torch.randn(3, model.in_channels, size, size)
     y = model(x)
     assert y.shape == (3, 7)
@@ -64,6 +64,20 @@ def test_same_shape_as_the_p4_model(name, p4name):
     x = torch.randn(2, p4.in_channels, size, size, dtype=torch.float64)
     learned.eval(), p4.eval()
     assert torch.allclose(learned(x), p4(x), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("name, options", [("lgcnn", {}), ("lg-allcnnc", SMALL_ALLCNNC)])
+def test_the_default_recipe_starts_at_the_quarter_turn_and_learns_it_slowly(name, options):
+    """The defaults chosen by the ablation (docs/learned_groups.md): a fresh model is its p4
+    counterpart, exactly invariant, and its actions learn at a tenth of the rate."""
+    model = build(name, **options)
+    assert model.is_rotation() and all(la.init == "rotation" for _, la in learned_layers(model))
+    assert_equivariant(model, n=0, elements=model.in_type.group.elements())
+    assert [g["lr"] for g in model.parameter_groups(1e-2)] == [1e-2, pytest.approx(1e-3)]
+    # other orders start at their own rotation (interpolated), as far as it can be held
+    assert build(name, order=2, **options).is_rotation()
+    with pytest.raises(ValueError, match=r"toeplitz.*cannot represent init/action 'rotation'"):
+        build(name, parametrisation="toeplitz", **options)
 
 
 @pytest.mark.parametrize("name, options", [("lgcnn", {}), ("lg-allcnnc", SMALL_ALLCNNC)])
@@ -208,7 +222,9 @@ def test_transfer_from_needs_learned_layers_on_both_sides():
 
 
 def test_layer_options_reach_every_layer():
-    model = LGCNN(order=6, location="per_in", parametrisation="toeplitz", bandwidth=2)
+    model = LGCNN(
+        order=6, location="per_in", parametrisation="toeplitz", bandwidth=2, init="identity"
+    )
     layers = [layer for _, layer in learned_layers(model)]
     assert len(layers) == 7
     assert isinstance(layers[0], LearnedGroupConv2d)

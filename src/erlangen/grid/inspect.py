@@ -19,148 +19,18 @@ and ``summary.json``.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .learned import (
-    blur_action,
-    cyclic_residual,
-    flip_action,
-    learned_layers,
-    matrix_powers,
-    pooling_action,
-    rotation_action,
-    shift_action,
-)
-
-_FLIP_LABELS = {
-    "ud": "a flip up-down",
-    "lr": "a flip left-right",
-    "transpose": "the mirror in the main diagonal",
-    "antitranspose": "the mirror in the anti-diagonal",
-}
-_SHIFTS = {
-    "up": (-1, 0),
-    "down": (1, 0),
-    "left": (0, -1),
-    "right": (0, 1),
-}
-
-
-@dataclass(frozen=True)
-class KnownAction:
-    """A reference action on ``k x k`` filters.
-
-    Attributes
-    ----------
-    family : str
-        ``"rotation"``, ``"flip"``, ``"shift"`` or ``"pooling"``.
-    label : str
-        A phrase that follows "closest to", e.g. ``"a rotation by 87 degrees"``.
-    matrix : Tensor
-        ``(k^2, k^2)`` float64.
-    angle : float or None
-        Degrees, for rotations.
-    """
-
-    family: str
-    label: str
-    matrix: Tensor
-    angle: float | None = None
-
-
-@lru_cache(maxsize=16)
-def _rotations(kernel_size: int, angle_step: float) -> tuple[Tensor, Tensor]:
-    angles = torch.arange(0.0, 360.0, angle_step, dtype=torch.float64)
-    mats = torch.stack([rotation_action(kernel_size, float(a)) for a in angles])
-    return angles, mats
-
-
-def known_actions(kernel_size: int, angle_step: float = 1.0) -> list[KnownAction]:
-    """The reference actions on ``k x k`` filters that :func:`nearest_actions` compares with.
-
-    Parameters
-    ----------
-    kernel_size : int
-    angle_step : float
-        Spacing in degrees of the rotation angles ``0, step, ..., 360 - step`` (interpolated
-        by :func:`~erlangen.grid.learned.rotation_action`; multiples of 90 are exact
-        permutations; angle 0 is the identity).
-
-    Returns
-    -------
-    list of KnownAction
-    """
-    if not 0 < angle_step <= 90:
-        raise ValueError(f"angle_step must be in (0, 90] degrees, got {angle_step}")
-    k = kernel_size
-    angles, mats = _rotations(k, float(angle_step))
-    out = [
-        KnownAction("rotation", f"a rotation by {float(a):g} degrees", m, float(a))
-        for a, m in zip(angles, mats)
-    ]
-    out += [KnownAction("flip", text, flip_action(k, kind)) for kind, text in _FLIP_LABELS.items()]
-    if k > 1:
-        out += [
-            KnownAction("shift", f"a circular shift by one pixel {name}", shift_action(k, dy, dx))
-            for name, (dy, dx) in _SHIFTS.items()
-        ]
-        m = math.ceil(k / 2)
-        out += [
-            KnownAction("pooling", f"average pooling to {m}x{m} and back", pooling_action(k)),
-            KnownAction("pooling", "a 3x3 box blur", blur_action(k)),
-        ]
-    return out
-
-
-def _as_matrix(A: Tensor) -> Tensor:
-    A = torch.as_tensor(A).detach().to(torch.float64).cpu()
-    if A.dim() == 3 and A.shape[0] == 1:
-        A = A[0]
-    if A.dim() != 2 or A.shape[0] != A.shape[1] or math.isqrt(A.shape[0]) ** 2 != A.shape[0]:
-        raise ValueError(
-            f"expected one action of shape (k^2, k^2) (k x k filters), got {tuple(A.shape)}"
-        )
-    return A
-
-
-def nearest_actions(A: Tensor, angle_step: float = 1.0) -> dict[str, dict]:
-    """The closest known action of each family, by relative Frobenius distance.
-
-    Parameters
-    ----------
-    A : Tensor
-        ``(k^2, k^2)``.
-    angle_step : float
-        Resolution of the rotation search in degrees.
-
-    Returns
-    -------
-    dict
-        ``family -> {"label", "distance", "angle"}`` for ``rotation``, ``flip``, ``shift``,
-        ``pooling`` (those that exist for this ``k``), plus ``"closest"``: the best of all.
-        ``distance = ||A - M||_F / ||M||_F``.
-    """
-    A = _as_matrix(A)
-    k = math.isqrt(A.shape[0])
-    actions = known_actions(k, angle_step)
-    mats = torch.stack([a.matrix for a in actions])
-    dist = torch.linalg.matrix_norm(A - mats) / torch.linalg.matrix_norm(mats)
-    result: dict[str, dict] = {}
-    for family in dict.fromkeys(a.family for a in actions):
-        idx = [i for i, a in enumerate(actions) if a.family == family]
-        best = idx[int(dist[idx].argmin())]
-        a = actions[best]
-        result[family] = {"label": a.label, "distance": float(dist[best]), "angle": a.angle}
-    result["closest"] = min(result.values(), key=lambda r: r["distance"])
-    return result
+from .learned import cyclic_residual, learned_layers, matrix_powers
+from .learned.known import KnownAction, known_actions, nearest_actions
+from .learned.known import as_action_matrix as _as_matrix
 
 
 def _ordinal(n: int) -> str:
@@ -396,6 +266,108 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+# ----------------------------------------------------------------------------- traces
+def read_trace(source: str | Path) -> dict[str, list]:
+    """A ``diagnostics.csv`` (written during training by models with learned layers, see
+    :func:`~erlangen.grid.learned.trace.action_trace`) as columns.
+
+    Parameters
+    ----------
+    source : str or Path
+        The CSV file, or the run folder that holds it.
+
+    Returns
+    -------
+    dict
+        ``column -> list``: ``step`` as ints, numbers as floats, labels as strings.
+    """
+    path = Path(source)
+    if path.is_dir():
+        path = path / "diagnostics.csv"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no such file (a run of a learned-group model with trace_every > 0 "
+            "writes diagnostics.csv)"
+        )
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    columns: dict[str, list] = {}
+    for key in rows[0]:
+        values = [r[key] for r in rows]
+        if key == "step":
+            columns[key] = [int(v) for v in values]
+            continue
+        try:
+            columns[key] = [float(v) for v in values]
+        except ValueError:
+            columns[key] = values
+    return columns
+
+
+#: the panels of :func:`plot_action_traces`: column suffix -> axis label
+TRACE_PANELS = {
+    "rotation_distance": "distance to the rotation by 360/n",
+    "nearest_distance": "distance to the nearest known action",
+    "cyclic_residual": "||A^n - I||_F",
+}
+
+
+def plot_action_traces(
+    runs: dict[str, str | Path],
+    path: str | Path,
+    layer: str = "mean",
+    title: str = "",
+    log_y: bool = True,
+    floor: float = 1e-3,
+) -> Path:
+    """Draw how the learned actions moved during training: one panel per quantity of
+    :data:`TRACE_PANELS`, one line per run, against optimizer steps.
+
+    Parameters
+    ----------
+    runs : dict
+        ``label -> run folder (or diagnostics.csv)``.
+    path : str or Path
+        The PNG to write.
+    layer : str
+        ``"mean"`` (the mean over the layers with kernels larger than 1x1) or a layer name
+        such as ``"features.0"``; a run without it is skipped.
+    title : str
+    log_y : bool
+        Log scale for the distances (they span orders of magnitude near a group action).
+    floor : float
+        With ``log_y``, smaller values (an exact action's zeros) are drawn at ``floor``.
+
+    Returns
+    -------
+    Path
+    """
+    if not runs:
+        raise ValueError("plot_action_traces needs at least one run")
+    traces = {label: read_trace(source) for label, source in runs.items()}
+    fig = _figure(4.4 * len(TRACE_PANELS), 3.6)
+    axes = fig.subplots(1, len(TRACE_PANELS), squeeze=False)[0]
+    for ax, (key, label) in zip(axes, TRACE_PANELS.items()):
+        column = f"{layer}/{key}"
+        for i, (run, trace) in enumerate(traces.items()):
+            if column not in trace:
+                continue
+            values = [max(v, floor) for v in trace[column]] if log_y else trace[column]
+            ax.plot(trace["step"], values, label=run, color=f"C{i % 10}", lw=1.4)
+        if log_y:
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=floor / 2)
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel(label if not log_y else f"{label} (0 drawn at {floor:g})", fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title or f"learned actions during training ({layer})", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 # ----------------------------------------------------------------------------- reports
 def inspect_action(
     A: Tensor,
@@ -537,6 +509,7 @@ def inspect_model(
 
 
 __all__ = [
+    "TRACE_PANELS",
     "KnownAction",
     "describe_action",
     "filter_orbits",
@@ -545,9 +518,11 @@ __all__ = [
     "known_actions",
     "nearest_actions",
     "plot_action_matrix",
+    "plot_action_traces",
     "plot_eigenvalues",
     "plot_filter_orbits",
     "plot_orbit",
     "prepare_patch",
+    "read_trace",
     "synthetic_patch",
 ]

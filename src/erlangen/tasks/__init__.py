@@ -20,10 +20,13 @@ from .base import (
     TaskData,
 )
 from .charged import NBODY_CHARGED, ChargedTask
+from .cifar import CIFAR10
 from .digits import DIGITS, ROTATED_DIGITS, ROTATED_MNIST, SKLEARN_DIGITS
+from .fashion import FASHION, ROTATED_FASHION
 from .nbody import NBODY_GRAVITY, NBodySplits, NBodyTask
 from .potential import EMT_COPPER, QM9_ENERGY, AtomsSplits, PotentialTask
 from .qm9 import QM9_GAP, QM9Task, task_from_name
+from .symmetric import QUARTER_DIGITS
 
 TASKS: dict[str, Task] = {
     t.name: t
@@ -32,6 +35,10 @@ TASKS: dict[str, Task] = {
         DIGITS,
         ROTATED_MNIST,
         SKLEARN_DIGITS,
+        QUARTER_DIGITS,
+        FASHION,
+        ROTATED_FASHION,
+        CIFAR10,
         NBODY_GRAVITY,
         NBODY_CHARGED,
         QM9_GAP,

@@ -3,6 +3,8 @@ progress bar."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,48 @@ class EpochCheckpoint(pl.Callback):
             trainer.save_checkpoint(self.path)
             pl_module.last_good_epoch = trainer.current_epoch
             self._last = time.monotonic()
+
+
+class Diagnostics(pl.Callback):
+    """Record ``model.diagnostics()`` (a flat dict of numbers or strings, e.g. where learned
+    group actions stand) with the optimizer step in a CSV file: before the first step, every
+    ``every`` steps and after the last one (rank 0). A resumed run drops the rows after its
+    checkpoint's step and carries on, so the file reads as one run."""
+
+    def __init__(self, path: Path, every: int):
+        self.path = path
+        self.every = max(1, int(every))
+        self.rows: list[dict[str, Any]] = []
+
+    def _record(self, trainer, pl_module) -> None:
+        step = int(trainer.global_step)
+        if trainer.global_rank != 0 or (self.rows and self.rows[-1]["step"] == step):
+            return
+        self.rows.append({"step": step, **pl_module.model.diagnostics()})
+        fields = list(dict.fromkeys(k for row in self.rows for k in row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        self.path.write_text(text.getvalue())
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if self.path.is_file():  # resumed: keep what the checkpointed part recorded
+            with open(self.path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            self.rows = [
+                {"step": int(r["step"]), **{k: v for k, v in r.items() if k != "step"}}
+                for r in rows
+                if int(r["step"]) <= trainer.global_step
+            ]
+        self._record(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step % self.every == 0:
+            self._record(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._record(trainer, pl_module)
 
 
 class RankDigests(pl.Callback):

@@ -2,7 +2,8 @@
 
 ``<out>/<task>-<model>-<YYYYmmdd-HHMMSS>/`` holds ``config.json`` (configuration and
 environment), ``checkpoints/last.ckpt``, ``logs/`` and ``results.json`` (and
-``evaluation.json`` after ``erlangen evaluate``).
+``evaluation.json`` after ``erlangen evaluate``; ``diagnostics.csv`` for models that have
+``diagnostics()``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..data import atomic_write_bytes
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
 EVALUATION_FILE = "evaluation.json"
+DIAGNOSTICS_FILE = "diagnostics.csv"
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
 

@@ -36,7 +36,8 @@ class NonFiniteLossError(RuntimeError):
 class TaskModule(pl.LightningModule):
     """Training of any task: the task's loss on batches of its training tensors, the
     recipe's optimizer and schedule, augmentation when the recipe asks (drawn from a
-    generator re-seeded every epoch), and the model's ``auxiliary_loss()`` when it has one.
+    generator re-seeded every epoch), and the model's ``auxiliary_loss()`` when it has one
+    (and its ``parameter_groups(lr)`` for the optimizer, when it has those).
 
     Parameters
     ----------
@@ -128,7 +129,10 @@ class TaskModule(pl.LightningModule):
 
     def configure_optimizers(self):
         r = self.recipe
-        params = self.model.parameters()
+        # a model may ask for its own parameter groups (e.g. a learning rate of its own for
+        # the learned group actions): ``model.parameter_groups(lr) -> list of dicts``
+        groups = getattr(self.model, "parameter_groups", None)
+        params = groups(r.lr) if callable(groups) else self.model.parameters()
         if r.optimizer == "adam":
             opt = torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
         elif r.optimizer == "adamw":

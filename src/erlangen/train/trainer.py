@@ -26,7 +26,7 @@ from ..tasks import Recipe, Task, get_task
 from ..tasks.base import count_parameters
 from . import distributed
 from .batches import sample_count, training_samples
-from .callbacks import EpochCheckpoint, ProgressBar, RankDigests
+from .callbacks import Diagnostics, EpochCheckpoint, ProgressBar, RankDigests
 from .checkpoints import (
     AtomicCheckpointIO,
     CheckpointError,
@@ -43,6 +43,7 @@ from .models import build_model, check_model_fits, warnings_only_on_success
 from .run_dir import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
+    DIAGNOSTICS_FILE,
     LAST_CHECKPOINT,
     RESULTS_FILE,
     check_can_create,
@@ -327,6 +328,9 @@ def _train(
     module = TaskModule(model, task, recipe, tensors, config.seed)
     digests = RankDigests()
     all_callbacks = [EpochCheckpoint(ckpt, checkpoint_interval_s), digests, *callbacks]
+    every = getattr(model, "diagnostics_every", 0)
+    if callable(getattr(model, "diagnostics", None)) and every:
+        all_callbacks.append(Diagnostics(run_dir / DIAGNOSTICS_FILE, every))
     if progress is True:
         all_callbacks.append(ProgressBar(leave=True))
     compiler = CompileModel() if config.compile else None
