@@ -101,7 +101,7 @@ def test_tasks_by_target_and_split():
     )
     assert get_task("qm9-mu-schnet").scheme == "schnet" and get_task("qm9-mu").unit == "D"
     assert get_task("qm9-alpha").unit == "bohr^3"
-    for name in ("qm9-energy", "qm9-", "qm9-gap-random"):
+    for name in ("qm9-enthalpy", "qm9-", "qm9-gap-random"):
         with pytest.raises(KeyError, match=r"qm9-<target>\[-schnet\]"):
             get_task(name)
     with pytest.raises(ValueError, match="unknown QM9 target"):
