@@ -24,7 +24,39 @@ from .base import (
 from .linear import EquiLinear
 
 
-class GeometricAttention(EquivariantModule):
+class _TokenLayer(EquivariantModule):
+    """``forward(x, scalars, mask, attn_mask)``: validate, convert to the kernel layout, run
+    ``forward_kernel(x, s, shape, sdpa_mask)``, convert back."""
+
+    def forward(
+        self,
+        x: Tensor,
+        scalars: Tensor | None = None,
+        mask: Tensor | None = None,
+        attn_mask: Tensor | None = None,
+    ) -> MultivectorsAndScalars:
+        s = scalar_inputs(self, x, scalars)
+        if x.dim() < 3:
+            raise FieldTypeError(
+                f"{type(self).__name__} needs (..., tokens, {x.shape[-2]}, 16), got "
+                f"{tuple(x.shape)}"
+            )
+        shape = tuple(x.shape[:-2])
+        y, t = self.forward_kernel(
+            kernels.to_kernel_layout(x),
+            scalars_to_kernel(s),
+            shape,
+            sdpa_mask(mask, attn_mask, shape),
+        )
+        return kernels.from_kernel_layout(y, shape), scalars_from_kernel(t, shape)
+
+    def forward_kernel(
+        self, x: Tensor, s: Tensor | None, shape: tuple[int, ...], mask: Tensor | None
+    ) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError
+
+
+class GeometricAttention(_TokenLayer):
     """Multi-head (by default multi-query) attention between tokens of multivectors.
 
     Per head, queries and keys are built from ``head_mv`` multivector channels and ``head_s``
@@ -90,27 +122,6 @@ class GeometricAttention(EquivariantModule):
         """Query or key features per channel, ``(16, tokens, c) -> (f, tokens, c)`` (kernel
         layout; :func:`erlangen.ga.kernels.attention_features`)."""
         return kernels.attention_features(x, query)
-
-    def forward(
-        self,
-        x: Tensor,
-        scalars: Tensor | None = None,
-        mask: Tensor | None = None,
-        attn_mask: Tensor | None = None,
-    ) -> MultivectorsAndScalars:
-        s = scalar_inputs(self, x, scalars)
-        if x.dim() < 3:
-            raise FieldTypeError(
-                f"GeometricAttention needs (..., tokens, {self.mv}, 16), got {tuple(x.shape)}"
-            )
-        shape = tuple(x.shape[:-2])
-        y, t = self.forward_kernel(
-            kernels.to_kernel_layout(x),
-            scalars_to_kernel(s),
-            shape,
-            sdpa_mask(mask, attn_mask, shape),
-        )
-        return kernels.from_kernel_layout(y, shape), scalars_from_kernel(t, shape)
 
     def forward_kernel(
         self, x: Tensor, s: Tensor | None, shape: tuple[int, ...], mask: Tensor | None

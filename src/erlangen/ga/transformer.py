@@ -6,53 +6,14 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ..fields import FieldTypeError
-from ..nn import EquivariantModule
 from ..nn.arguments import count, counts
-from . import kernels
-from .attention import GeometricAttention, sdpa_mask
+from .attention import GeometricAttention, _TokenLayer
 from .base import (
-    MultivectorsAndScalars,
     pair_types,
-    scalar_inputs,
-    scalars_from_kernel,
-    scalars_to_kernel,
 )
 from .bilinear import GeometricBilinear
 from .linear import EquiLinear
 from .pointwise import EquiLayerNorm, GatedGELU
-
-
-class _TokenLayer(EquivariantModule):
-    """``forward(x, scalars, mask, attn_mask)``: validate, convert to the kernel layout, run
-    ``forward_kernel(x, s, shape, sdpa_mask)``, convert back."""
-
-    def forward(
-        self,
-        x: Tensor,
-        scalars: Tensor | None = None,
-        mask: Tensor | None = None,
-        attn_mask: Tensor | None = None,
-    ) -> MultivectorsAndScalars:
-        s = scalar_inputs(self, x, scalars)
-        if x.dim() < 3:
-            raise FieldTypeError(
-                f"{type(self).__name__} needs (..., tokens, {x.shape[-2]}, 16), got "
-                f"{tuple(x.shape)}"
-            )
-        shape = tuple(x.shape[:-2])
-        y, t = self.forward_kernel(
-            kernels.to_kernel_layout(x),
-            scalars_to_kernel(s),
-            shape,
-            sdpa_mask(mask, attn_mask, shape),
-        )
-        return kernels.from_kernel_layout(y, shape), scalars_from_kernel(t, shape)
-
-    def forward_kernel(
-        self, x: Tensor, s: Tensor | None, shape: tuple[int, ...], mask: Tensor | None
-    ) -> tuple[Tensor, Tensor | None]:
-        raise NotImplementedError
 
 
 class GATrBlock(_TokenLayer):
